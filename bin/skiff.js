@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The skiff CLI: runs the compiled entry point.
+import '../dist/cli/main.js';

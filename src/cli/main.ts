@@ -1,0 +1,47 @@
+// skiff's command-line entry: dispatches `skiff <command>` to one module per command, loaded on demand.
+
+type CommandModule = { run(argv: string[]): Promise<number | void> };
+
+/** Each command lives in its own file under src/cli/ and exports run(argv). */
+const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  // one line per command, e.g.  up: { summary: '…', load: () => import('./up.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `usage: skiff <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`skiff: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  let mod: CommandModule;
+  try {
+    mod = await command.load();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      process.stderr.write(`skiff: command "${name}" is not built in this version\n`);
+      return 2;
+    }
+    throw err;
+  }
+  return (await mod.run(rest)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`skiff: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
