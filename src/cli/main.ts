@@ -4,6 +4,7 @@ type CommandModule = { run(argv: string[]): Promise<number | void> };
 
 /** Each command lives in its own file under src/cli/ and exports run(argv). */
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  bench: { summary: 'run a benchmark (store | api | scheduler | proxy)', load: () => import('./bench.js') },
   // one line per command, e.g.  up: { summary: '…', load: () => import('./up.js') },
 };
 
