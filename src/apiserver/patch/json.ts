@@ -1,0 +1,4 @@
+// RFC 6902 JSON patch.
+export function applyJsonPatch(target: unknown, ops: unknown): unknown {
+  throw new Error('not implemented yet');
+}

@@ -1,0 +1,8 @@
+// Public surface of the Kubernetes client: createClient, the informer and resource addresses.
+export type * from './types.js';
+export { createClient } from './create.js';
+export type { ClientConfig } from './create.js';
+export { createInformer } from './informer.js';
+export type { Informer, InformerOptions, IndexFunc } from './informer.js';
+export * as resources from './resources.js';
+export { resourcePath } from './paths.js';
