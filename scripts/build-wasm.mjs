@@ -6,7 +6,8 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const asc = join(root, 'node_modules', '.bin', 'asc');
 mkdirSync(join(root, 'build'), { recursive: true });
-for (const name of readdirSync(join(root, 'assembly'))) {
+const assemblyDir = join(root, 'assembly');
+for (const name of existsSync(assemblyDir) ? readdirSync(assemblyDir) : []) {
   const entry = join('assembly', name, 'index.ts');
   if (!existsSync(join(root, entry))) continue;
   execFileSync(asc, [entry, '--config', 'asconfig.json', '--target', 'release', '--outFile', `build/${name}.wasm`], {
