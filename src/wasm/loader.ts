@@ -27,7 +27,7 @@ export function compileWasm(name: string): WebAssembly.Module {
 
 /** Typed-array views over a memory that are re-created after memory.grow() detaches the old buffer. */
 export class MemoryViews {
-  #buffer: ArrayBuffer | SharedArrayBuffer | undefined;
+  #buffer: ArrayBuffer | undefined;
   #u8!: Uint8Array;
   #i32!: Int32Array;
   #u32!: Uint32Array;
