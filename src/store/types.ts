@@ -45,14 +45,19 @@ export interface Watch {
 }
 
 export interface WatchHandlers {
-  /** Events in revision order, each exactly once. */
-  onEvents(events: WatchEvent[]): void;
+  /**
+   * Events in revision order, each exactly once. Returning a promise applies back-pressure: no further batch is
+   * delivered until it settles, and events queue meanwhile; a watcher whose queue outgrows the store's bound gets
+   * `Compacted` (it must relist), never a silent gap.
+   */
+  onEvents(events: WatchEvent[]): void | Promise<void>;
   /** Terminal: the watch stopped (`Compacted` when too old or fell behind, `Unavailable`, …). */
   onError(err: StoreError): void;
 }
 
+/** `FutureRevision`: a read asked for a revision newer than the store's latest (Kubernetes: "too large resource version"). */
 export type StoreErrorCode =
-  'KeyExists' | 'NotFound' | 'Conflict' | 'Compacted' | 'Unavailable' | 'InvalidContinue' | 'Closed';
+  'KeyExists' | 'NotFound' | 'Conflict' | 'Compacted' | 'Unavailable' | 'InvalidContinue' | 'FutureRevision' | 'Closed';
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -84,7 +89,10 @@ export interface Store {
    * Fails with NotFound when the key is absent.
    */
   update(key: string, value: string, expectedRevision?: number): Promise<KeyValue>;
-  /** Deletes a key, returning its last value; `expectedRevision` as for update. */
+  /**
+   * Deletes a key, returning its last value with `modRevision` set to the delete's revision (as Kubernetes reports
+   * the deleted object's resourceVersion); `expectedRevision` as for update.
+   */
   delete(key: string, expectedRevision?: number): Promise<KeyValue>;
   get(key: string): Promise<KeyValue | undefined>;
   /** Keys under `prefix` in key order, all pages at one consistent revision. */

@@ -1,0 +1,104 @@
+// One watcher's delivery queue: batches events to its handlers in order, honours back-pressure, and ends the watch
+// with Compacted when the queue outgrows its bound (a slow consumer must relist rather than see a gap).
+import { StoreError, type Watch, type WatchEvent, type WatchHandlers } from './types.js';
+
+/** Default bound on events queued for one watcher before it is cut off. */
+export const DEFAULT_WATCH_BUFFER = 10_000;
+
+export class WatchStream implements Watch {
+  private queue: WatchEvent[] = [];
+  private busy = false;
+  private scheduled = false;
+  private done = false;
+  /** Revision of the last event queued; later pushes at or below it are dropped so nothing is delivered twice. */
+  lastRevision: number;
+
+  constructor(
+    private readonly handlers: WatchHandlers,
+    afterRevision: number,
+    private readonly maxBuffered = DEFAULT_WATCH_BUFFER,
+    private readonly onClose: () => void = () => {},
+  ) {
+    this.lastRevision = afterRevision;
+  }
+
+  get closed(): boolean {
+    return this.done;
+  }
+
+  /** Queues events (already filtered to this watcher's keys, in revision order). */
+  push(events: WatchEvent[]): void {
+    if (this.done) return;
+    for (const e of events) {
+      if (e.revision <= this.lastRevision) continue;
+      this.queue.push(e);
+      this.lastRevision = e.revision;
+    }
+    if (this.queue.length > this.maxBuffered) {
+      this.fail(
+        new StoreError(
+          'Compacted',
+          `watcher fell behind: more than ${this.maxBuffered} undelivered events (last delivered revision unknown to the store); relist and watch again`,
+        ),
+      );
+      return;
+    }
+    this.schedule();
+  }
+
+  /** Marks everything up to `revision` as seen without events (e.g. writes outside this watcher's prefix). */
+  advance(revision: number): void {
+    if (revision > this.lastRevision) this.lastRevision = revision;
+  }
+
+  /** Ends the watch with a terminal error; queued events are dropped, since the consumer must start over anyway. */
+  fail(err: StoreError): void {
+    if (this.done) return;
+    this.finish();
+    queueMicrotask(() => this.handlers.onError(err));
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.finish();
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.queue = [];
+    this.onClose();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.busy || this.queue.length === 0) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.drain());
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    if (this.done || this.busy || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    let result: void | Promise<void>;
+    try {
+      result = this.handlers.onEvents(batch);
+    } catch (err) {
+      this.fail(new StoreError('Unavailable', `watch handler threw: ${(err as Error).message}`));
+      return;
+    }
+    if (result && typeof (result as Promise<void>).then === 'function') {
+      this.busy = true;
+      (result as Promise<void>).then(
+        () => {
+          this.busy = false;
+          this.schedule();
+        },
+        (err: unknown) => {
+          this.busy = false;
+          this.fail(new StoreError('Unavailable', `watch handler failed: ${(err as Error)?.message ?? String(err)}`));
+        },
+      );
+    }
+  }
+}
