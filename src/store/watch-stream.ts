@@ -29,8 +29,11 @@ export class WatchStream implements Watch {
   /** Queues events (already filtered to this watcher's keys, in revision order). */
   push(events: WatchEvent[]): void {
     if (this.done) return;
+    // Drop what an earlier push already covered; several events of one revision (an etcd multi-key txn) arrive
+    // together in one push and all pass.
+    const floor = this.lastRevision;
     for (const e of events) {
-      if (e.revision <= this.lastRevision) continue;
+      if (e.revision <= floor) continue;
       this.queue.push(e);
       this.lastRevision = e.revision;
     }
