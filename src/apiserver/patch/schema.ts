@@ -13,6 +13,8 @@ export interface FieldMeta {
   listKeys?: string[];
   /** Default values of listKeys when an element omits one (e.g. protocol TCP), so keys match like upstream. */
   keyDefaults?: Record<string, unknown>;
+  /** Server-side apply treats the whole value as one field (structType/mapType atomic), e.g. label selectors. */
+  atomic?: boolean;
   /** Schema of the value (for lists: of each element). */
   type?: () => TypeMeta;
 }
@@ -71,7 +73,8 @@ export const podTemplateSpec: TypeMeta = {
   spec: nested(() => podSpec),
 };
 
-const workloadSpec: TypeMeta = { template: nested(() => podTemplateSpec) };
+const atomic: FieldMeta = { atomic: true };
+const workloadSpec: TypeMeta = { template: nested(() => podTemplateSpec), selector: atomic };
 const workloadStatus: TypeMeta = { conditions };
 
 const servicePorts = mergeBy('port', undefined, { listKeys: ['port', 'protocol'], keyDefaults: { protocol: 'TCP' } });
@@ -84,7 +87,7 @@ const kinds: Record<string, TypeMeta> = {
   StatefulSet: { spec: nested(() => workloadSpec), status: nested(() => workloadStatus) },
   DaemonSet: { spec: nested(() => workloadSpec), status: nested(() => workloadStatus) },
   Job: { spec: nested(() => workloadSpec), status: nested(() => workloadStatus) },
-  Service: { spec: nested(() => ({ ports: servicePorts })), status: nested(() => ({ conditions })) },
+  Service: { spec: nested(() => ({ ports: servicePorts, selector: atomic })), status: nested(() => ({ conditions })) },
   Node: {
     spec: nested(() => ({ podCIDRs: set })),
     status: nested(() => ({ conditions, addresses: mergeBy('type') })),
