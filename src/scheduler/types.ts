@@ -17,6 +17,8 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   /** A pod being deleted still occupies its node (upstream counts terminating pods). */
   deletionTimestamp?: Date | string;
+  /** The controller reference selects the ReplicaSet/StatefulSet/ReplicationController for default spreading. */
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
 }
 
 export interface LabelSelector {
@@ -142,6 +144,18 @@ export interface Node {
     capacity?: ResourceList;
     images?: { names?: string[]; sizeBytes?: number }[];
   };
+}
+
+/**
+ * A Service, ReplicaSet, StatefulSet or ReplicationController as default spreading needs it (upstream
+ * helper.DefaultSelector): its pod selector. A Service's or ReplicationController's map selector goes in matchLabels;
+ * a Service without a selector is not given to the engine.
+ */
+export interface Workload {
+  kind: 'Service' | 'ReplicaSet' | 'StatefulSet' | 'ReplicationController';
+  namespace: string;
+  name: string;
+  selector: LabelSelector;
 }
 
 // --- Results ----------------------------------------------------------------------------------------------------------
@@ -304,6 +318,9 @@ export interface Engine {
   /** A pod with spec.nodeName is placed on that node; one without is remembered only as not placed. */
   upsertPod(pod: Pod): void;
   removePod(namespace: string, name: string): void;
+  /** Services and controllers: only used to build the selector of the system default spread constraints. */
+  upsertWorkload(workload: Workload): void;
+  removeWorkload(kind: Workload['kind'], namespace: string, name: string): void;
   schedule(pods: Pod[]): Promise<ScheduleResult[]>;
   explain(pod: Pod): Promise<Explanation>;
   close(): Promise<void>;
