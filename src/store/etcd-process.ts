@@ -13,6 +13,10 @@ export interface EtcdProcess {
   readonly pid: number;
   /** Stops etcd (SIGTERM, then SIGKILL after 5 s) and removes its data dir. */
   stop(): Promise<void>;
+  /** Kills etcd with SIGKILL, keeping its data (an outage); restart() brings it back. */
+  kill(): Promise<void>;
+  /** Starts etcd again (stopping it first if running) on the same ports and data. */
+  restart(): Promise<void>;
 }
 
 export interface StartEtcdOptions {
@@ -55,6 +59,34 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** Spawns etcd with `args` and waits for /health; on failure kills it and throws with etcd's last stderr lines. */
+async function launch(binary: string, args: string[], endpoint: string, readyTimeoutMs: number): Promise<ChildProcess> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const deadline = Date.now() + readyTimeoutMs;
+  let problem: string | undefined;
+  while (Date.now() < deadline) {
+    const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+    if (failed) {
+      problem = `cannot run ${binary}: ${failed.message} (install etcd-server: scripts/install-system-deps.sh)`;
+      break;
+    }
+    if (child.exitCode !== null) {
+      problem = `etcd exited with code ${child.exitCode}: ${stderr.trim()}`;
+      break;
+    }
+    if (await healthy(endpoint)) return child;
+  }
+  problem ??= `etcd on ${endpoint} was not healthy within ${readyTimeoutMs} ms: ${stderr.trim()}`;
+  child.kill('SIGKILL');
+  await waitExit(child, 5000);
+  throw new Error(problem);
+}
+
 async function startOnce(binary: string, readyTimeoutMs: number): Promise<EtcdProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-etcd-'));
   const [clientPort, peerPort] = [await freePort(), await freePort()];
@@ -72,18 +104,19 @@ async function startOnce(binary: string, readyTimeoutMs: number): Promise<EtcdPr
     '--logger=zap',
     '--log-level=error',
   ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  let child: ChildProcess;
   // Never leave an etcd behind when this process exits without calling stop().
   const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   const remove = () => fs.rmSync(dataDir, { recursive: true, force: true });
+  try {
+    child = await launch(binary, args, endpoint, readyTimeoutMs);
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  process.once('exit', killOnExit);
 
-  const stop = async () => {
-    process.removeListener('exit', killOnExit);
+  const halt = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       if (!(await waitExit(child, 5000))) {
@@ -91,27 +124,27 @@ async function startOnce(binary: string, readyTimeoutMs: number): Promise<EtcdPr
         await waitExit(child, 5000);
       }
     }
-    remove();
   };
-
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  const deadline = Date.now() + readyTimeoutMs;
-  while (Date.now() < deadline) {
-    const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
-    if (failed) {
-      await stop();
-      throw new Error(`cannot run ${binary}: ${failed.message} (install etcd-server: scripts/install-system-deps.sh)`);
-    }
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`etcd exited with code ${child.exitCode}: ${stderr.trim()}`);
-    }
-    if (await healthy(endpoint)) {
-      return { endpoint, dataDir, pid: child.pid!, stop };
-    }
-  }
-  await stop();
-  throw new Error(`etcd on ${endpoint} was not healthy within ${readyTimeoutMs} ms: ${stderr.trim()}`);
+  return {
+    endpoint,
+    dataDir,
+    get pid() {
+      return child.pid!;
+    },
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      await halt();
+      remove();
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await waitExit(child, 5000);
+    },
+    async restart() {
+      await halt();
+      child = await launch(binary, args, endpoint, readyTimeoutMs);
+    },
+  };
 }
 
 /** Starts etcd and resolves once it answers /health; retries twice if a port was taken meanwhile. */

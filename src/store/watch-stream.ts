@@ -37,7 +37,8 @@ export class WatchStream implements Watch {
       this.queue.push(e);
       this.lastRevision = e.revision;
     }
-    if (this.queue.length > this.maxBuffered) {
+    // Only a consumer still busy with an earlier batch can fall behind; a large batch to an idle one is fine.
+    if (this.busy && this.queue.length > this.maxBuffered) {
       this.fail(
         new StoreError(
           'Compacted',
