@@ -87,7 +87,7 @@ function classify(err: unknown): { error: Error; retry: boolean } {
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Tracks whether etcd answers, logging once per change rather than once per failed call. */
@@ -408,7 +408,7 @@ class EtcdWatch {
     this.store.reachability.failed(error.message);
     const delay = this.delay;
     this.delay = Math.min(this.delay * 2, MAX_BACKOFF_MS);
-    setTimeout(() => this.connect(), delay).unref();
+    setTimeout(() => this.connect(), delay);
   }
 
   private onResponse(res: IWatchResponse): void {
