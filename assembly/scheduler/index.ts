@@ -1,0 +1,493 @@
+// The scheduler's hot loops over a struct-of-arrays node table: resource fit, resource scores, normalisation,
+// weighted sums, the seeded tie-break, and a per-equivalence-class score index updated one node at a time.
+//
+// Memory is laid out by the TypeScript side (src/scheduler/engine/layout.ts); every kernel works on raw pointers.
+// The readable spec of every formula is src/scheduler/plugins/ (the TS reference); the engine test compares them.
+
+// ---- node table (set once per layout by setTable) -------------------------------------------------------------------
+
+/** Resource slots: fixed ones first, then extended/scalar resources interned by the TS side. */
+const SLOT_PODS: i32 = 3;
+/** Slots per node (and length of a class's C_POD_REQ): 4 fixed + 28 extended resources. */
+const MAX_SLOTS: i32 = 32;
+
+let nCap: i32 = 0; // node slots
+let allocPtr: usize = 0; // i64[slot * nCap + n] allocatable
+let reqPtr: usize = 0; // i64[slot * nCap + n] requested (plain sums; slot 3 counts pods)
+let nzPtr: usize = 0; // i64[slot * nCap + n] non-zero requested for slots 0 (cpu) and 1 (memory)
+let hashPtr: usize = 0; // u32[n] fnv1a32(node name)
+let rankPtr: usize = 0; // i32[n] position of the node in name order
+let presentPtr: usize = 0; // i32[n] 1 when the slot holds a node
+
+export function setTable(cap: i32, alloc: usize, req: usize, nz: usize, hash: usize, rank: usize, present: usize): void {
+  nCap = cap;
+  allocPtr = alloc;
+  reqPtr = req;
+  nzPtr = nz;
+  hashPtr = hash;
+  rankPtr = rank;
+  presentPtr = present;
+}
+
+@inline function alloc(slot: i32, n: i32): i64 {
+  return load<i64>(allocPtr + ((<usize>(slot * nCap + n)) << 3));
+}
+@inline function req(slot: i32, n: i32): i64 {
+  return load<i64>(reqPtr + ((<usize>(slot * nCap + n)) << 3));
+}
+@inline function nz(slot: i32, n: i32): i64 {
+  return load<i64>(nzPtr + ((<usize>(slot * nCap + n)) << 3));
+}
+@inline function present(n: i32): bool {
+  return load<i32>(presentPtr + ((<usize>n) << 2)) != 0;
+}
+
+// ---- equivalence class struct (field offsets mirrored in src/scheduler/engine/layout.ts) ----------------------------
+
+const C_CHECK_COUNT: usize = 0; // i32: resource slots NodeResourcesFit's filter checks (pods is always checked)
+const C_CHECK_SLOTS: usize = 4; // ptr i32[]
+const C_POD_REQ: usize = 8; // ptr i64[slot]: the pod's requests (filter)
+const C_STRATEGY: usize = 12; // i32: 0 LeastAllocated, 1 MostAllocated, 2 RequestedToCapacityRatio
+const C_FIT_COUNT: usize = 16; // i32: scoring resources
+const C_FIT_SLOTS: usize = 20; // ptr i32[]: slot, or -1 when the resource is bypassed for this pod
+const C_FIT_WEIGHTS: usize = 24; // ptr i64[]
+const C_FIT_REQ: usize = 28; // ptr i64[]: the pod's request per scoring resource (non-zero defaults applied)
+const C_FIT_NZ: usize = 32; // ptr i32[]: 1 when the node's non-zero sums are used (cpu, memory)
+const C_BAL_COUNT: usize = 36; // i32
+const C_BAL_SLOTS: usize = 40; // ptr i32[] (-1 bypassed)
+const C_BAL_REQ: usize = 44; // ptr i64[]
+const C_SHAPE_COUNT: usize = 48; // i32: RequestedToCapacityRatio shape points
+const C_SHAPE_UTIL: usize = 52; // ptr i64[]
+const C_SHAPE_SCORE: usize = 56; // ptr i64[] (already scaled to 0..100)
+const C_W_FIT: usize = 60; // i32 weights; 0 when the plugin is off or skipped for this pod
+const C_W_BAL: usize = 64;
+const C_W_TAINT: usize = 68;
+const C_W_AFF: usize = 72;
+const C_W_IMG: usize = 76;
+const C_STATIC: usize = 80; // ptr i32[n]: first failing static filter's code (0 = passes)
+const C_TAINT_RAW: usize = 84; // ptr i32[n]: untolerated PreferNoSchedule taints
+const C_AFF_RAW: usize = 88; // ptr i32[n]: sum of matching preferred node-affinity weights
+const C_IMG: usize = 92; // ptr i32[n]: ImageLocality score (needs no normalisation)
+const C_EXTRA_STATUS: usize = 96; // ptr i32[n]: code of a filter evaluated outside (0 = passes)
+const C_EXTRA_SCORE: usize = 100; // ptr i32[n]: weighted scores computed outside, added to the total
+const C_FIT_CODE: usize = 104; // i32: NodeResourcesFit's code (codes are profile filter positions, lower runs first)
+const C_SCORE: usize = 108; // ptr i32[n]: current total, -1 when infeasible
+const C_FAIL: usize = 112; // ptr i32[n]: failure code | insufficient-slot mask << 8 (0 = feasible)
+const C_BUCKETS: usize = 116; // ptr u32[(maxTotal+1) * words]: bitset of nodes per total score
+const C_BUCKET_COUNT: usize = 120; // ptr i32[maxTotal+1]
+const C_MAX_TOTAL: usize = 124; // i32
+const C_TOP: usize = 128; // i32: highest non-empty bucket, -1 when none
+const C_HIST_T: usize = 132; // ptr i32[histT]: feasible nodes per taint raw value
+const C_HIST_T_LEN: usize = 136;
+const C_MAX_T: usize = 140; // i32: the max taint raw the totals were computed with
+const C_HIST_A: usize = 144;
+const C_HIST_A_LEN: usize = 148;
+const C_MAX_A: usize = 152;
+const C_FEASIBLE: usize = 156; // i32: feasible node count
+const C_TAINT_ON: usize = 160; // i32: TaintToleration scores (normalised, reversed)
+const C_AFF_ON: usize = 164; // i32: NodeAffinity scores (normalised)
+const C_OUT_FIT: usize = 168; // ptr i32[n]: per-plugin outputs of scanClass (for explain)
+const C_OUT_BAL: usize = 172;
+const C_OUT_TAINT: usize = 176;
+const C_OUT_AFF: usize = 180;
+const C_BAL_ON: usize = 184; // i32: BalancedAllocation scores this pod (not best-effort)
+const C_FIT_ON: usize = 188; // i32: NodeResourcesFit scores
+const C_NZ_REQ: usize = 192; // ptr i64[2]: the pod's non-zero cpu and memory requests
+/** Bytes of the class header. */
+export const CLASS_BYTES: i32 = 196;
+
+@inline function gi(c: usize, off: usize): i32 {
+  return load<i32>(c + off);
+}
+@inline function gp(c: usize, off: usize): usize {
+  return <usize>load<u32>(c + off);
+}
+@inline function si(c: usize, off: usize, v: i32): void {
+  store<i32>(c + off, v);
+}
+@inline function arrI(p: usize, i: i32): i32 {
+  return load<i32>(p + ((<usize>i) << 2));
+}
+@inline function setI(p: usize, i: i32, v: i32): void {
+  store<i32>(p + ((<usize>i) << 2), v);
+}
+@inline function arrL(p: usize, i: i32): i64 {
+  return load<i64>(p + ((<usize>i) << 3));
+}
+
+// ---- NodeResourcesFit filter ----------------------------------------------------------------------------------------
+
+/** Bitmask of resource slots the node lacks for the pod (upstream fit.go fitsRequest); 0 when it fits. */
+export function insufficient(c: usize, n: i32): i32 {
+  let mask: i32 = 0;
+  if (req(SLOT_PODS, n) + 1 > alloc(SLOT_PODS, n)) mask |= 1 << SLOT_PODS;
+  const count = gi(c, C_CHECK_COUNT);
+  const slots = gp(c, C_CHECK_SLOTS);
+  const podReq = gp(c, C_POD_REQ);
+  for (let i = 0; i < count; i++) {
+    const s = arrI(slots, i);
+    if (arrL(podReq, s) > alloc(s, n) - req(s, n)) mask |= 1 << s;
+  }
+  return mask;
+}
+
+// ---- NodeResourcesFit scores ----------------------------------------------------------------------------------------
+
+function shapeScore(c: usize, utilization: i64): i64 {
+  // Broken-linear function through the shape points (upstream helper.BuildBrokenLinearFunction).
+  const count = gi(c, C_SHAPE_COUNT);
+  const util = gp(c, C_SHAPE_UTIL);
+  const score = gp(c, C_SHAPE_SCORE);
+  for (let i = 0; i < count; i++) {
+    const u = arrL(util, i);
+    if (utilization <= u) {
+      if (i == 0) return arrL(score, 0);
+      const u0 = arrL(util, i - 1);
+      const s0 = arrL(score, i - 1);
+      return s0 + ((arrL(score, i) - s0) * (utilization - u0)) / (u - u0);
+    }
+  }
+  return arrL(score, count - 1);
+}
+
+/** The scoring strategy's score for node n (upstream least_allocated.go / most_allocated.go / requested_to_capacity_ratio.go). */
+export function fitScore(c: usize, n: i32): i32 {
+  const count = gi(c, C_FIT_COUNT);
+  const slots = gp(c, C_FIT_SLOTS);
+  const weights = gp(c, C_FIT_WEIGHTS);
+  const podReq = gp(c, C_FIT_REQ);
+  const useNz = gp(c, C_FIT_NZ);
+  const strategy = gi(c, C_STRATEGY);
+  let nodeScore: i64 = 0;
+  let weightSum: i64 = 0;
+  for (let i = 0; i < count; i++) {
+    const s = arrI(slots, i);
+    if (s < 0) continue;
+    const a = alloc(s, n);
+    if (a == 0) continue;
+    const r = (arrI(useNz, i) != 0 ? nz(s, n) : req(s, n)) + arrL(podReq, i);
+    const w = arrL(weights, i);
+    if (strategy == 0) {
+      nodeScore += (r > a ? 0 : ((a - r) * 100) / a) * w;
+      weightSum += w;
+    } else if (strategy == 1) {
+      nodeScore += (((r > a ? a : r) * 100) / a) * w;
+      weightSum += w;
+    } else {
+      const sc = shapeScore(c, r > a ? 100 : (r * 100) / a);
+      if (sc > 0) {
+        nodeScore += sc * w;
+        weightSum += w;
+      }
+    }
+  }
+  if (weightSum == 0) return 0;
+  // RequestedToCapacityRatio rounds half up (math.Round on a positive value); the others truncate.
+  if (strategy == 2) return <i32>((2 * nodeScore + weightSum) / (2 * weightSum));
+  return <i32>(nodeScore / weightSum);
+}
+
+/** NodeResourcesBalancedAllocation (std-dev formula of v1.33–v1.35), bit-identical float64 arithmetic. */
+export function balancedScore(c: usize, n: i32): i32 {
+  const count = gi(c, C_BAL_COUNT);
+  const slots = gp(c, C_BAL_SLOTS);
+  const podReq = gp(c, C_BAL_REQ);
+  let k: i32 = 0;
+  let total: f64 = 0;
+  let f0: f64 = 0;
+  let f1: f64 = 0;
+  for (let i = 0; i < count; i++) {
+    const s = arrI(slots, i);
+    if (s < 0) continue;
+    const a = alloc(s, n);
+    if (a == 0) continue;
+    let f = <f64>(req(s, n) + arrL(podReq, i)) / <f64>a;
+    if (f > 1) f = 1;
+    total += f;
+    if (k == 0) f0 = f;
+    else if (k == 1) f1 = f;
+    k++;
+  }
+  let std: f64 = 0;
+  if (k == 2) {
+    std = Math.abs((f0 - f1) / 2);
+  } else if (k > 2) {
+    const mean = total / <f64>k;
+    let sum: f64 = 0;
+    for (let i = 0; i < count; i++) {
+      const s = arrI(slots, i);
+      if (s < 0) continue;
+      const a = alloc(s, n);
+      if (a == 0) continue;
+      let f = <f64>(req(s, n) + arrL(podReq, i)) / <f64>a;
+      if (f > 1) f = 1;
+      sum = sum + (f - mean) * (f - mean);
+    }
+    std = Math.sqrt(sum / <f64>k);
+  }
+  return <i32>(<i64>((1.0 - std) * 100.0));
+}
+
+// ---- per-node evaluation --------------------------------------------------------------------------------------------
+
+/** Failure of node n for class c: 0 when feasible, else the first failing filter's code | insufficient mask << 8. */
+@inline function failure(c: usize, n: i32): i32 {
+  let code: i32 = arrI(gp(c, C_STATIC), n);
+  const extra = arrI(gp(c, C_EXTRA_STATUS), n);
+  if (extra != 0 && (code == 0 || extra < code)) code = extra;
+  const fitCode = gi(c, C_FIT_CODE);
+  if (code == 0 || fitCode < code) {
+    const mask = insufficient(c, n);
+    if (mask != 0) return fitCode | (mask << 8);
+  }
+  return code;
+}
+
+@inline function normTaint(raw: i32, maxT: i32): i32 {
+  // DefaultNormalizeScore(reverse): all 100 when the max is 0.
+  if (maxT == 0) return 100;
+  return 100 - <i32>((<i64>100 * <i64>raw) / <i64>maxT);
+}
+
+@inline function normAff(raw: i32, maxA: i32): i32 {
+  if (maxA == 0) return 0;
+  return <i32>((<i64>100 * <i64>raw) / <i64>maxA);
+}
+
+/** Total of node n assuming it is feasible, with the given normalisation maxima; also stores per-plugin outputs. */
+function totalOf(c: usize, n: i32, maxT: i32, maxA: i32, record: bool): i32 {
+  const fit = gi(c, C_FIT_ON) != 0 ? fitScore(c, n) : 0;
+  const bal = gi(c, C_BAL_ON) != 0 ? balancedScore(c, n) : 0;
+  const t = gi(c, C_TAINT_ON) != 0 ? normTaint(arrI(gp(c, C_TAINT_RAW), n), maxT) : 0;
+  const a = gi(c, C_AFF_ON) != 0 ? normAff(arrI(gp(c, C_AFF_RAW), n), maxA) : 0;
+  if (record) {
+    setI(gp(c, C_OUT_FIT), n, fit);
+    setI(gp(c, C_OUT_BAL), n, bal);
+    setI(gp(c, C_OUT_TAINT), n, t);
+    setI(gp(c, C_OUT_AFF), n, a);
+  }
+  return (
+    gi(c, C_W_FIT) * fit +
+    gi(c, C_W_BAL) * bal +
+    gi(c, C_W_TAINT) * t +
+    gi(c, C_W_AFF) * a +
+    gi(c, C_W_IMG) * arrI(gp(c, C_IMG), n) +
+    arrI(gp(c, C_EXTRA_SCORE), n)
+  );
+}
+
+// ---- tie-break (src/scheduler/tiebreak.ts) --------------------------------------------------------------------------
+
+@inline function fmix32(x: u32): u32 {
+  let h = x;
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >> 16;
+  return h;
+}
+
+/** Among the nodes of a bitset, the one with the highest key fmix32(salt ^ nodeHash); equal keys: lower name rank. */
+function bestOfBitset(bits: usize, words: i32, salt: u32): i32 {
+  let best: i32 = -1;
+  let bestKey: u32 = 0;
+  let bestRank: i32 = 0;
+  for (let w = 0; w < words; w++) {
+    let word = load<u32>(bits + ((<usize>w) << 2));
+    while (word != 0) {
+      const n = (w << 5) + <i32>ctz(word);
+      word &= word - 1;
+      const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
+      if (best < 0 || key > bestKey || (key == bestKey && arrI(rankPtr, n) < bestRank)) {
+        best = n;
+        bestKey = key;
+        bestRank = arrI(rankPtr, n);
+      }
+    }
+  }
+  return best;
+}
+
+// ---- full scan ------------------------------------------------------------------------------------------------------
+
+/**
+ * Evaluates every node for class c as the framework would for one pod: filters, then scores of the feasible nodes
+ * normalised over them. Fills C_FAIL, C_SCORE (-1 infeasible) and the per-plugin outputs; returns the chosen node
+ * (-1 when none is feasible). Absent slots get fail -1.
+ */
+export function scanClass(c: usize, salt: u32): i32 {
+  const fail = gp(c, C_FAIL);
+  const score = gp(c, C_SCORE);
+  const taintRaw = gp(c, C_TAINT_RAW);
+  const affRaw = gp(c, C_AFF_RAW);
+  let maxT: i32 = 0;
+  let maxA: i32 = 0;
+  let feasible: i32 = 0;
+  for (let n = 0; n < nCap; n++) {
+    if (!present(n)) {
+      setI(fail, n, -1);
+      continue;
+    }
+    const f = failure(c, n);
+    setI(fail, n, f);
+    if (f == 0) {
+      feasible++;
+      const t = arrI(taintRaw, n);
+      if (t > maxT) maxT = t;
+      const a = arrI(affRaw, n);
+      if (a > maxA) maxA = a;
+    }
+  }
+  let best: i32 = -1;
+  let bestScore: i32 = 0;
+  let bestKey: u32 = 0;
+  for (let n = 0; n < nCap; n++) {
+    if (arrI(fail, n) != 0) {
+      setI(score, n, -1);
+      continue;
+    }
+    const s = totalOf(c, n, maxT, maxA, true);
+    setI(score, n, s);
+    const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
+    if (
+      best < 0 ||
+      s > bestScore ||
+      (s == bestScore && (key > bestKey || (key == bestKey && arrI(rankPtr, n) < arrI(rankPtr, best))))
+    ) {
+      best = n;
+      bestScore = s;
+      bestKey = key;
+    }
+  }
+  si(c, C_FEASIBLE, feasible);
+  si(c, C_MAX_T, maxT);
+  si(c, C_MAX_A, maxA);
+  return best;
+}
+
+// ---- incremental index ----------------------------------------------------------------------------------------------
+
+@inline function words(): i32 {
+  return (nCap + 31) >> 5;
+}
+
+function bucketAdd(c: usize, s: i32, n: i32): void {
+  const bits = gp(c, C_BUCKETS) + ((<usize>(s * words() + (n >> 5))) << 2);
+  store<u32>(bits, load<u32>(bits) | (1 << (<u32>n & 31)));
+  const counts = gp(c, C_BUCKET_COUNT);
+  setI(counts, s, arrI(counts, s) + 1);
+  if (s > gi(c, C_TOP)) si(c, C_TOP, s);
+}
+
+function bucketRemove(c: usize, s: i32, n: i32): void {
+  const bits = gp(c, C_BUCKETS) + ((<usize>(s * words() + (n >> 5))) << 2);
+  store<u32>(bits, load<u32>(bits) & ~(1 << (<u32>n & 31)));
+  const counts = gp(c, C_BUCKET_COUNT);
+  const left = arrI(counts, s) - 1;
+  setI(counts, s, left);
+  if (left == 0 && s == gi(c, C_TOP)) {
+    let top = s - 1;
+    while (top >= 0 && arrI(counts, top) == 0) top--;
+    si(c, C_TOP, top);
+  }
+}
+
+@inline function histAdd(p: usize, v: i32, d: i32): void {
+  setI(p, v, arrI(p, v) + d);
+}
+
+function histMax(p: usize, len: i32): i32 {
+  for (let v = len - 1; v > 0; v--) if (arrI(p, v) != 0) return v;
+  return 0;
+}
+
+/** Rebuilds class c's index from scratch (a full scan); the index then equals scanClass's result. */
+export function rebuildIndex(c: usize): void {
+  const maxTotal = gi(c, C_MAX_TOTAL);
+  memory.fill(gp(c, C_BUCKETS), 0, (<usize>((maxTotal + 1) * words())) << 2);
+  memory.fill(gp(c, C_BUCKET_COUNT), 0, (<usize>(maxTotal + 1)) << 2);
+  memory.fill(gp(c, C_HIST_T), 0, (<usize>gi(c, C_HIST_T_LEN)) << 2);
+  memory.fill(gp(c, C_HIST_A), 0, (<usize>gi(c, C_HIST_A_LEN)) << 2);
+  si(c, C_TOP, -1);
+  scanClass(c, 0);
+  const score = gp(c, C_SCORE);
+  const histT = gp(c, C_HIST_T);
+  const histA = gp(c, C_HIST_A);
+  for (let n = 0; n < nCap; n++) {
+    const s = arrI(score, n);
+    if (s < 0) continue;
+    bucketAdd(c, s, n);
+    histAdd(histT, arrI(gp(c, C_TAINT_RAW), n), 1);
+    histAdd(histA, arrI(gp(c, C_AFF_RAW), n), 1);
+  }
+}
+
+/**
+ * Re-evaluates node n for class c after its state changed. Returns 1 when the normalisation maxima moved (the caller
+ * must rebuild: every node's normalised scores changed), else 0 with the index updated in O(1).
+ */
+export function refreshNode(c: usize, n: i32): i32 {
+  const score = gp(c, C_SCORE);
+  const old = arrI(score, n);
+  const f = present(n) ? failure(c, n) : -1;
+  setI(gp(c, C_FAIL), n, f);
+  const histT = gp(c, C_HIST_T);
+  const histA = gp(c, C_HIST_A);
+  const t = arrI(gp(c, C_TAINT_RAW), n);
+  const a = arrI(gp(c, C_AFF_RAW), n);
+  const wasFeasible = old >= 0;
+  const isFeasible = f == 0;
+  if (wasFeasible != isFeasible) {
+    const d: i32 = isFeasible ? 1 : -1;
+    histAdd(histT, t, d);
+    histAdd(histA, a, d);
+    si(c, C_FEASIBLE, gi(c, C_FEASIBLE) + d);
+    if (
+      histMax(histT, gi(c, C_HIST_T_LEN)) != gi(c, C_MAX_T) ||
+      histMax(histA, gi(c, C_HIST_A_LEN)) != gi(c, C_MAX_A)
+    ) {
+      return 1;
+    }
+  }
+  if (wasFeasible) bucketRemove(c, old, n);
+  if (isFeasible) {
+    const s = totalOf(c, n, gi(c, C_MAX_T), gi(c, C_MAX_A), false);
+    setI(score, n, s);
+    bucketAdd(c, s, n);
+  } else {
+    setI(score, n, -1);
+  }
+  return 0;
+}
+
+/** The node the index chooses for a pod with this tie salt (-1 when no node is feasible). */
+export function bestIndexed(c: usize, salt: u32): i32 {
+  const top = gi(c, C_TOP);
+  if (top < 0) return -1;
+  return bestOfBitset(gp(c, C_BUCKETS) + ((<usize>(top * words())) << 2), words(), salt);
+}
+
+/**
+ * Adds (sign 1) or removes (sign -1) a pod on node n: podReq is i64[MAX_SLOTS] of its requests by slot (slot 3 is
+ * ignored: every pod counts 1 there), nzReq i64[2] its non-zero cpu and memory requests.
+ */
+export function applyPod(podReq: usize, nzReq: usize, n: i32, sign: i32): void {
+  const d = <i64>sign;
+  for (let s: i32 = 0; s < MAX_SLOTS; s++) {
+    const q = s == SLOT_PODS ? 1 : arrL(podReq, s);
+    if (q != 0) {
+      const p = reqPtr + ((<usize>(s * nCap + n)) << 3);
+      store<i64>(p, load<i64>(p) + d * q);
+    }
+  }
+  for (let s: i32 = 0; s < 2; s++) {
+    const p = nzPtr + ((<usize>(s * nCap + n)) << 3);
+    store<i64>(p, load<i64>(p) + d * arrL(nzReq, s));
+  }
+}
+
+/** First byte the TS side may lay data out from (the module has no managed heap: --runtime stub, no data). */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,180 @@
+// The Wasm scheduling engine behind the Engine interface: objects are flattened here, on the caller's thread, and
+// sent as deltas with each batch to one piscina worker that owns the Wasm node table, so the event loop never blocks.
+import { createPool, type Piscina } from '../../wasm/pool.js';
+import { fnv1a32 } from '../tiebreak.js';
+import type { Engine, Explanation, Node, Pod, Profile, ScheduleResult, Workload } from '../types.js';
+import { classKey, flattenClass, flattenNode, podKey } from './flatten.js';
+import type { ExplainTask, Op, ScheduleReply, ScheduleTask, Task } from './messages.js';
+import { EngineState } from './state.js';
+import { runTask } from './worker.js';
+
+export interface WasmEngineOptions {
+  /** Run in a piscina worker (default) or on the calling thread (tests, tools that are single-threaded anyway). */
+  worker?: boolean;
+}
+
+class WasmEngine implements Engine {
+  readonly #run: (task: Task) => Promise<unknown>;
+  readonly #close: () => Promise<void>;
+  #ops: Op[] = [];
+  readonly #slotOf = new Map<string, number>();
+  readonly #nameOf: string[] = [];
+  readonly #classOf = new Map<string, number>();
+  #closed = false;
+
+  constructor(run: (task: Task) => Promise<unknown>, close: () => Promise<void>) {
+    this.#run = run;
+    this.#close = close;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error('scheduler is closed');
+  }
+
+  #slot(name: string): number {
+    let slot = this.#slotOf.get(name);
+    if (slot === undefined) {
+      slot = this.#nameOf.length;
+      this.#slotOf.set(name, slot);
+      this.#nameOf.push(name);
+    }
+    return slot;
+  }
+
+  /** The class id of a pod, defining the class (one op) the first time its key is seen. */
+  #classId(pod: Pod, placed: boolean, ops: Op[]): number {
+    const key = classKey(pod, placed);
+    let id = this.#classOf.get(key);
+    if (id === undefined) {
+      id = this.#classOf.size;
+      ops.push({ op: 'class', cls: flattenClass(id, pod, placed) });
+      this.#classOf.set(key, id);
+    }
+    return id;
+  }
+
+  upsertNode(node: Node): void {
+    this.#open();
+    const flat = flattenNode(node);
+    this.#ops.push({ op: 'node', node: { slot: this.#slot(flat.node.metadata!.name!), ...flat } });
+  }
+
+  removeNode(name: string): void {
+    this.#open();
+    const slot = this.#slotOf.get(name);
+    if (slot !== undefined) this.#ops.push({ op: 'removeNode', slot });
+  }
+
+  upsertPod(pod: Pod): void {
+    this.#open();
+    const key = podKey(pod);
+    const ops: Op[] = [];
+    const nodeName = pod.spec?.nodeName || undefined;
+    const classId = this.#classId(pod, nodeName !== undefined, ops);
+    ops.push({ op: 'place', key, classId, slot: nodeName ? this.#slot(nodeName) : -1, nodeName });
+    this.#ops.push(...ops);
+  }
+
+  removePod(namespace: string, name: string): void {
+    this.#open();
+    this.#ops.push({ op: 'unplace', key: `${namespace || 'default'}/${name}` });
+  }
+
+  upsertWorkload(workload: Workload): void {
+    this.#open();
+    this.#ops.push({ op: 'workload', workload });
+  }
+
+  removeWorkload(kind: Workload['kind'], namespace: string, name: string): void {
+    this.#open();
+    this.#ops.push({ op: 'removeWorkload', kind, namespace, name });
+  }
+
+  #takeOps(extra: Op[]): Op[] {
+    const ops = this.#ops;
+    this.#ops = [];
+    ops.push(...extra);
+    return ops;
+  }
+
+  async schedule(pods: Pod[]): Promise<ScheduleResult[]> {
+    this.#open();
+    // Flatten every pod first so a bad one rejects the batch before anything is sent.
+    const classOps: Op[] = [];
+    const classIds = new Int32Array(pods.length);
+    const hashes = new Uint32Array(pods.length);
+    const keys: string[] = new Array(pods.length);
+    const known = new Map(this.#classOf);
+    try {
+      for (let i = 0; i < pods.length; i++) {
+        const key = podKey(pods[i]!);
+        keys[i] = key;
+        hashes[i] = fnv1a32(key);
+        classIds[i] = this.#classId(pods[i]!, false, classOps);
+      }
+    } catch (err) {
+      this.#classOf.clear();
+      for (const [k, v] of known) this.#classOf.set(k, v);
+      throw err;
+    }
+    const task: ScheduleTask = { kind: 'schedule', ops: this.#takeOps(classOps), classIds, hashes, keys };
+    const reply = (await this.#run(task)) as ScheduleReply;
+    const out: ScheduleResult[] = new Array(pods.length);
+    for (let i = 0; i < pods.length; i++) {
+      const slot = reply.slots[i]!;
+      out[i] =
+        slot >= 0 ? { pod: keys[i]!, node: this.#nameOf[slot]! } : { pod: keys[i]!, reasons: [reply.messages[i]!] };
+    }
+    return out;
+  }
+
+  async explain(pod: Pod): Promise<Explanation> {
+    this.#open();
+    const key = podKey(pod);
+    const classOps: Op[] = [];
+    const classId = this.#classId(pod, false, classOps);
+    const task: ExplainTask = { kind: 'explain', ops: this.#takeOps(classOps), classId, hash: fnv1a32(key) };
+    return (await this.#run(task)) as Explanation;
+  }
+
+  /** Applies pending deltas and reports the worker's Wasm memory (bytes). */
+  async sync(): Promise<{ memoryBytes: number }> {
+    this.#open();
+    return (await this.#run({ kind: 'sync', ops: this.#takeOps([]) })) as { memoryBytes: number };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#close();
+  }
+}
+
+/** Creates the Wasm engine; its worker is up and has compiled the module when the promise resolves. */
+export async function createWasmEngine(
+  profile: Profile,
+  seed: number,
+  options: WasmEngineOptions = {},
+): Promise<Engine> {
+  if (options.worker === false) {
+    const state = new EngineState(profile, seed);
+    return new WasmEngine(
+      async (task) => runTask(state, task),
+      async () => {},
+    );
+  }
+  const pool: Piscina = createPool({
+    worker: new URL('./worker.js', import.meta.url),
+    workerData: { profile, seed },
+    threads: 1,
+  });
+  const engine = new WasmEngine(
+    (task) => pool.run(task),
+    () => pool.destroy(),
+  );
+  // Start the worker and instantiate the module now, so the first batch does not pay for it.
+  await pool.run({ kind: 'sync', ops: [] } satisfies Task);
+  return engine;
+}
+
+export type { WasmEngine };

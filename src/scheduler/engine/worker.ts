@@ -1,0 +1,25 @@
+// The engine's piscina worker: owns one EngineState (Wasm node table and classes) and runs tasks in arrival order.
+import { workerData } from 'piscina';
+import { EngineState } from './state.js';
+import type { InitData, Task } from './messages.js';
+
+let state: EngineState | undefined;
+
+export default function run(task: Task): unknown {
+  const init = workerData as InitData;
+  state ??= new EngineState(init.profile, init.seed);
+  return runTask(state, task);
+}
+
+/** Shared by the worker and the in-thread mode. */
+export function runTask(state: EngineState, task: Task): unknown {
+  state.apply(task.ops);
+  switch (task.kind) {
+    case 'schedule':
+      return state.schedule(task.classIds, task.hashes, task.keys);
+    case 'explain':
+      return state.explain(task.classId, task.hash);
+    case 'sync':
+      return { memoryBytes: state.memoryBytes };
+  }
+}
