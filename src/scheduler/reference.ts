@@ -8,11 +8,23 @@ import { NodeInfo, PodInfo, Snapshot } from './snapshot.js';
 import { beats, podTieSalt, tieKey } from './tiebreak.js';
 import type { Engine, EngineOptions, Explanation, Node, Pod, Profile, ScheduleResult, Workload } from './types.js';
 
+/** One pod's evaluation in flat arrays (explain() turns it into an Explanation; schedule() needs only node). */
+export interface Evaluation {
+  /** Feasible nodes in name order. */
+  feasible: NodeInfo[];
+  /** Infeasible nodes and their reasons, in name order. */
+  filtered: [string, string[]][];
+  /** Per score plugin (profile order): normalised scores aligned with feasible. */
+  scores: number[][];
+  total: number[];
+  node?: string;
+  reasons?: string[];
+}
+
 /** One pod's full evaluation against the current snapshot. */
-export function evaluate(snapshot: Snapshot, profile: Profile, seed: number, pod: PodInfo): Explanation {
+export function evaluate(snapshot: Snapshot, profile: Profile, seed: number, pod: PodInfo): Evaluation {
   const nodes = snapshot.nodes();
-  const out: Explanation = { feasible: [], filtered: {}, scores: {}, total: {} };
-  for (const s of profile.scores) out.scores[s.name] = {};
+  const out: Evaluation = { feasible: [], filtered: [], scores: [], total: [] };
   if (nodes.length === 0) return { ...out, reasons: [ErrNoNodesAvailable] };
   const ctx: CycleContext = { pod, snapshot, profile };
 
@@ -23,7 +35,7 @@ export function evaluate(snapshot: Snapshot, profile: Profile, seed: number, pod
   for (const name of profile.filters) {
     const res = filterPlugins[name].preFilter(ctx);
     if (res.reject !== undefined) {
-      for (const n of nodes) out.filtered[n.name] = [res.reject];
+      out.filtered = nodes.map((n) => [n.name, [res.reject!]]);
       return { ...out, reasons: [fitErrorMessage(nodes.length, [], undefined, res.reject)] };
     }
     if (res.nodeNames) {
@@ -34,25 +46,24 @@ export function evaluate(snapshot: Snapshot, profile: Profile, seed: number, pod
   }
 
   // Filter: a node's reasons are those of the first plugin that rejects it.
-  const feasible: NodeInfo[] = [];
+  const filters = profile.filters.map((name) => filterPlugins[name]);
+  const feasible = out.feasible;
   const absentReason = `node(s) didn't satisfy plugin(s) [${[...narrowedBy].sort().join(' ')}]`;
   let absent = 0;
   const evaluated: string[][] = [];
   for (const node of nodes) {
     if (allowed && !allowed.has(node.name)) {
-      out.filtered[node.name] = [absentReason];
+      out.filtered.push([node.name, [absentReason]]);
       absent++;
       continue;
     }
     let reasons: string[] | undefined;
-    for (let i = 0; i < profile.filters.length && !reasons; i++)
-      reasons = filterPlugins[profile.filters[i]!].filter(ctx, states[i], node);
+    for (let i = 0; i < filters.length && !reasons; i++) reasons = filters[i]!.filter(ctx, states[i], node);
     if (reasons) {
-      out.filtered[node.name] = reasons;
+      out.filtered.push([node.name, reasons]);
       evaluated.push(reasons);
     } else feasible.push(node);
   }
-  out.feasible = feasible.map((n) => n.name);
   if (feasible.length === 0)
     return { ...out, reasons: [fitErrorMessage(nodes.length, evaluated, { count: absent, reason: absentReason })] };
 
@@ -64,16 +75,14 @@ export function evaluate(snapshot: Snapshot, profile: Profile, seed: number, pod
     let scores: number[];
     if (state === Skip) scores = new Array<number>(feasible.length).fill(0);
     else {
-      scores = feasible.map((n) => plugin.score(ctx, state, n));
+      scores = new Array<number>(feasible.length);
+      for (let i = 0; i < feasible.length; i++) scores[i] = plugin.score(ctx, state, feasible[i]!);
       plugin.normalize?.(ctx, state, feasible, scores);
     }
-    const byNode = out.scores[name]!;
-    feasible.forEach((n, i) => {
-      byNode[n.name] = scores[i]!;
-      total[i] += scores[i]! * weight;
-    });
+    for (let i = 0; i < feasible.length; i++) total[i] += scores[i]! * weight;
+    out.scores.push(scores);
   }
-  feasible.forEach((n, i) => (out.total[n.name] = total[i]!));
+  out.total = total;
 
   // Select: highest total; ties broken by the seeded hash (tiebreak.ts).
   const salt = podTieSalt(seed >>> 0, pod.hash);
@@ -87,6 +96,23 @@ export function evaluate(snapshot: Snapshot, profile: Profile, seed: number, pod
     }
   }
   out.node = feasible[best]!.name;
+  return out;
+}
+
+/** The public Explanation of an evaluation. */
+export function toExplanation(profile: Profile, e: Evaluation): Explanation {
+  const out: Explanation = {
+    feasible: e.feasible.map((n) => n.name),
+    filtered: Object.fromEntries(e.filtered),
+    scores: {},
+    total: {},
+  };
+  profile.scores.forEach(({ name }, p) => {
+    out.scores[name] = Object.fromEntries(e.feasible.map((n, i) => [n.name, e.scores[p]?.[i] ?? 0]));
+  });
+  e.feasible.forEach((n, i) => (out.total[n.name] = e.total[i]!));
+  if (e.node !== undefined) out.node = e.node;
+  if (e.reasons) out.reasons = e.reasons;
   return out;
 }
 
@@ -153,7 +179,7 @@ export class ReferenceEngine implements Engine {
 
   async explain(pod: Pod): Promise<Explanation> {
     this.open();
-    return evaluate(this.snapshot, this.profile, this.seed, new PodInfo(pod));
+    return toExplanation(this.profile, evaluate(this.snapshot, this.profile, this.seed, new PodInfo(pod)));
   }
 
   async close(): Promise<void> {

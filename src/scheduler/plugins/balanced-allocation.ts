@@ -27,15 +27,20 @@ export function balancedResourceScore(requested: number[], allocatable: number[]
   return Math.trunc((1 - std) * MaxNodeScore);
 }
 
-export const balancedAllocation: ScorePlugin<number[]> = {
+interface BalancedState {
+  podRequest: number[];
+  scratch: { allocatable: number[]; requested: number[] };
+}
+
+export const balancedAllocation: ScorePlugin<BalancedState> = {
   name: 'NodeResourcesBalancedAllocation',
   preScore(ctx) {
     const podRequest = scoredPodRequests(ctx.pod, ctx.profile.nodeResourcesBalancedAllocation.resources, true);
-    return podRequest.every((r) => r === 0) ? Skip : podRequest;
+    return podRequest.every((r) => r === 0) ? Skip : { podRequest, scratch: { allocatable: [], requested: [] } };
   },
-  score(ctx, podRequest, node) {
+  score(ctx, state, node) {
     const resources = ctx.profile.nodeResourcesBalancedAllocation.resources;
-    const { allocatable, requested } = allocatableAndRequested(node, resources, podRequest, true);
+    const { allocatable, requested } = allocatableAndRequested(node, resources, state.podRequest, true, state.scratch);
     return balancedResourceScore(requested, allocatable);
   },
 };

@@ -20,6 +20,7 @@ export function insufficientResources(pod: PodInfo, node: NodeInfo, profile: Pro
   if (req.memory > 0 && req.memory > alloc.memory - used.memory) out.push('Insufficient memory');
   if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage)
     out.push('Insufficient ephemeral-storage');
+  if (req.scalar.size === 0) return out;
   const ignored = new Set(profile.nodeResourcesFit.ignoredResources);
   const ignoredGroups = new Set(profile.nodeResourcesFit.ignoredResourceGroups);
   // Upstream walks a Go map here; sorting keeps explain() stable (the unschedulable message is sorted anyway).
@@ -58,15 +59,15 @@ export function allocatableAndRequested(
   resources: ResourceWeight[],
   podRequest: number[],
   useRequested: boolean,
+  out: { allocatable: number[]; requested: number[] } = { allocatable: [], requested: [] },
 ): { allocatable: number[]; requested: number[] } {
-  const allocatable: number[] = [];
-  const requested: number[] = [];
-  resources.forEach((r, i) => {
+  for (let i = 0; i < resources.length; i++) {
+    const name = resources[i]!.name;
     const want = podRequest[i]!;
     let alloc = 0;
     let req = 0;
-    if (!(want === 0 && isScalarResourceName(r.name))) {
-      switch (r.name) {
+    if (!(want === 0 && isScalarResourceName(name))) {
+      switch (name) {
         case 'cpu':
           alloc = node.allocatable.milliCpu;
           req = (useRequested ? node.requested.milliCpu : node.nonZeroCpu) + want;
@@ -80,16 +81,16 @@ export function allocatableAndRequested(
           req = node.requested.ephemeralStorage + want;
           break;
         default:
-          if (node.allocatable.scalar.has(r.name)) {
-            alloc = node.allocatable.scalar.get(r.name)!;
-            req = (node.requested.scalar.get(r.name) ?? 0) + want;
+          if (node.allocatable.scalar.has(name)) {
+            alloc = node.allocatable.scalar.get(name)!;
+            req = (node.requested.scalar.get(name) ?? 0) + want;
           }
       }
     }
-    allocatable.push(alloc);
-    requested.push(alloc === 0 ? 0 : req);
-  });
-  return { allocatable, requested };
+    out.allocatable[i] = alloc;
+    out.requested[i] = alloc === 0 ? 0 : req;
+  }
+  return out;
 }
 
 // --- strategies -----------------------------------------------------------------------------------------------------
@@ -180,6 +181,8 @@ export function fitScorer(profile: Profile): (requested: number[], allocatable: 
 interface FitScoreState {
   podRequest: number[];
   scorer: (requested: number[], allocatable: number[]) => number;
+  /** Scratch vectors reused across nodes (one pod is scored at a time). */
+  scratch: { allocatable: number[]; requested: number[] };
 }
 
 export const nodeResourcesFitScore: ScorePlugin<FitScoreState> = {
@@ -187,10 +190,11 @@ export const nodeResourcesFitScore: ScorePlugin<FitScoreState> = {
   preScore: (ctx) => ({
     podRequest: scoredPodRequests(ctx.pod, ctx.profile.nodeResourcesFit.scoringStrategy.resources, false),
     scorer: fitScorer(ctx.profile),
+    scratch: { allocatable: [], requested: [] },
   }),
   score(ctx, state, node) {
     const resources = ctx.profile.nodeResourcesFit.scoringStrategy.resources;
-    const { allocatable, requested } = allocatableAndRequested(node, resources, state.podRequest, false);
+    const { allocatable, requested } = allocatableAndRequested(node, resources, state.podRequest, false, state.scratch);
     return state.scorer(requested, allocatable);
   },
 };
