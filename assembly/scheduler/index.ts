@@ -19,7 +19,15 @@ let hashPtr: usize = 0; // u32[n] fnv1a32(node name)
 let rankPtr: usize = 0; // i32[n] position of the node in name order
 let presentPtr: usize = 0; // i32[n] 1 when the slot holds a node
 
-export function setTable(cap: i32, alloc: usize, req: usize, nz: usize, hash: usize, rank: usize, present: usize): void {
+export function setTable(
+  cap: i32,
+  alloc: usize,
+  req: usize,
+  nz: usize,
+  hash: usize,
+  rank: usize,
+  present: usize,
+): void {
   nCap = cap;
   allocPtr = alloc;
   reqPtr = req;
@@ -29,16 +37,16 @@ export function setTable(cap: i32, alloc: usize, req: usize, nz: usize, hash: us
   presentPtr = present;
 }
 
-@inline function alloc(slot: i32, n: i32): i64 {
+function alloc(slot: i32, n: i32): i64 {
   return load<i64>(allocPtr + ((<usize>(slot * nCap + n)) << 3));
 }
-@inline function req(slot: i32, n: i32): i64 {
+function req(slot: i32, n: i32): i64 {
   return load<i64>(reqPtr + ((<usize>(slot * nCap + n)) << 3));
 }
-@inline function nz(slot: i32, n: i32): i64 {
+function nz(slot: i32, n: i32): i64 {
   return load<i64>(nzPtr + ((<usize>(slot * nCap + n)) << 3));
 }
-@inline function present(n: i32): bool {
+function present(n: i32): bool {
   return load<i32>(presentPtr + ((<usize>n) << 2)) != 0;
 }
 
@@ -96,22 +104,22 @@ const C_NZ_REQ: usize = 192; // ptr i64[2]: the pod's non-zero cpu and memory re
 /** Bytes of the class header. */
 export const CLASS_BYTES: i32 = 196;
 
-@inline function gi(c: usize, off: usize): i32 {
+function gi(c: usize, off: usize): i32 {
   return load<i32>(c + off);
 }
-@inline function gp(c: usize, off: usize): usize {
+function gp(c: usize, off: usize): usize {
   return <usize>load<u32>(c + off);
 }
-@inline function si(c: usize, off: usize, v: i32): void {
+function si(c: usize, off: usize, v: i32): void {
   store<i32>(c + off, v);
 }
-@inline function arrI(p: usize, i: i32): i32 {
+function arrI(p: usize, i: i32): i32 {
   return load<i32>(p + ((<usize>i) << 2));
 }
-@inline function setI(p: usize, i: i32, v: i32): void {
+function setI(p: usize, i: i32, v: i32): void {
   store<i32>(p + ((<usize>i) << 2), v);
 }
-@inline function arrL(p: usize, i: i32): i64 {
+function arrL(p: usize, i: i32): i64 {
   return load<i64>(p + ((<usize>i) << 3));
 }
 
@@ -231,7 +239,7 @@ export function balancedScore(c: usize, n: i32): i32 {
 // ---- per-node evaluation --------------------------------------------------------------------------------------------
 
 /** Failure of node n for class c: 0 when feasible, else the first failing filter's code | insufficient mask << 8. */
-@inline function failure(c: usize, n: i32): i32 {
+function failure(c: usize, n: i32): i32 {
   let code: i32 = arrI(gp(c, C_STATIC), n);
   const extra = arrI(gp(c, C_EXTRA_STATUS), n);
   if (extra != 0 && (code == 0 || extra < code)) code = extra;
@@ -243,13 +251,13 @@ export function balancedScore(c: usize, n: i32): i32 {
   return code;
 }
 
-@inline function normTaint(raw: i32, maxT: i32): i32 {
+function normTaint(raw: i32, maxT: i32): i32 {
   // DefaultNormalizeScore(reverse): all 100 when the max is 0.
   if (maxT == 0) return 100;
   return 100 - <i32>((<i64>100 * <i64>raw) / <i64>maxT);
 }
 
-@inline function normAff(raw: i32, maxA: i32): i32 {
+function normAff(raw: i32, maxA: i32): i32 {
   if (maxA == 0) return 0;
   return <i32>((<i64>100 * <i64>raw) / <i64>maxA);
 }
@@ -278,7 +286,7 @@ function totalOf(c: usize, n: i32, maxT: i32, maxA: i32, record: bool): i32 {
 
 // ---- tie-break (src/scheduler/tiebreak.ts) --------------------------------------------------------------------------
 
-@inline function fmix32(x: u32): u32 {
+function fmix32(x: u32): u32 {
   let h = x;
   h ^= h >> 16;
   h *= 0x85ebca6b;
@@ -368,13 +376,13 @@ export function scanClass(c: usize, salt: u32): i32 {
 
 // ---- incremental index ----------------------------------------------------------------------------------------------
 
-@inline function words(): i32 {
+function words(): i32 {
   return (nCap + 31) >> 5;
 }
 
 function bucketAdd(c: usize, s: i32, n: i32): void {
   const bits = gp(c, C_BUCKETS) + ((<usize>(s * words() + (n >> 5))) << 2);
-  store<u32>(bits, load<u32>(bits) | (1 << (<u32>n & 31)));
+  store<u32>(bits, load<u32>(bits) | (1 << ((<u32>n) & 31)));
   const counts = gp(c, C_BUCKET_COUNT);
   setI(counts, s, arrI(counts, s) + 1);
   if (s > gi(c, C_TOP)) si(c, C_TOP, s);
@@ -382,7 +390,7 @@ function bucketAdd(c: usize, s: i32, n: i32): void {
 
 function bucketRemove(c: usize, s: i32, n: i32): void {
   const bits = gp(c, C_BUCKETS) + ((<usize>(s * words() + (n >> 5))) << 2);
-  store<u32>(bits, load<u32>(bits) & ~(1 << (<u32>n & 31)));
+  store<u32>(bits, load<u32>(bits) & ~(1 << ((<u32>n) & 31)));
   const counts = gp(c, C_BUCKET_COUNT);
   const left = arrI(counts, s) - 1;
   setI(counts, s, left);
@@ -393,7 +401,7 @@ function bucketRemove(c: usize, s: i32, n: i32): void {
   }
 }
 
-@inline function histAdd(p: usize, v: i32, d: i32): void {
+function histAdd(p: usize, v: i32, d: i32): void {
   setI(p, v, arrI(p, v) + d);
 }
 
