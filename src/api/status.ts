@@ -106,7 +106,8 @@ export interface FieldError {
 export function invalid(ref: ResourceRef & { kind: string }, errors: FieldError[]): StatusError {
   const parts = errors.map((e) => `${e.field}: ${e.message}`);
   const joined = parts.length === 1 ? parts[0]! : `[${parts.join(', ')}]`;
-  return new StatusError(422, 'Invalid', `${ref.kind} "${ref.name ?? ''}" is invalid: ${joined}`, {
+  const qualifiedKind = ref.group ? `${ref.kind}.${ref.group}` : ref.kind;
+  return new StatusError(422, 'Invalid', `${qualifiedKind} "${ref.name ?? ''}" is invalid: ${joined}`, {
     name: ref.name,
     group: ref.group || undefined,
     kind: ref.kind,
@@ -148,12 +149,30 @@ export function tooLarge(message = 'Request entity too large: limit is 3145728')
   return new StatusError(413, 'RequestEntityTooLarge', message);
 }
 
-export function unsupportedMediaType(contentType: string): StatusError {
+export function unsupportedMediaType(
+  contentType: string,
+  accepted = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'],
+): StatusError {
   return new StatusError(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')} (got ${contentType})`,
   );
+}
+
+/** 404 for a URL that names no resource (upstream's generic "could not find the requested resource"). */
+export function pathNotFound(): StatusError {
+  return new StatusError(404, 'NotFound', 'the server could not find the requested resource', {
+    causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }],
+  });
+}
+
+/** 504 when a request waits for a resourceVersion the cache has not reached (NewTooLargeResourceVersionError). */
+export function tooLargeResourceVersion(requested: number, current: number, retryAfterSeconds = 1): StatusError {
+  return new StatusError(504, 'Timeout', `Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds,
+  });
 }
 
 export function tooManyRequests(message: string, retryAfterSeconds = 1): StatusError {

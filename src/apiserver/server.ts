@@ -1,0 +1,349 @@
+// startApiServer: assembles store, watch cache, registry, auth/TLS and the fastify routes into a running API server.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  StatusError,
+  badRequest,
+  internal,
+  methodNotAllowed,
+  pathNotFound,
+  tooLarge,
+  unauthorized,
+  unsupportedMediaType,
+} from '../api/status.js';
+import { openStore, type OpenStoreOptions } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { ServiceIpAllocator } from './allocator.js';
+import { loadTokens, type TokenAuthenticator } from './auth.js';
+import { apiGroup, apiGroupList, apiVersions, groupVersions, resourceList, versionInfo } from './discovery.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { ApiMetrics } from './metrics.js';
+import { MetricsData } from './metricsdata.js';
+import { NamespaceCleaner } from './nscleaner.js';
+import { openapiV2Body, openapiV2ContentType } from './openapi.js';
+import { ensurePki } from './pki.js';
+import { defaultRegistry, type Registry } from './registry.js';
+import { parseApiPath, queryOf, boolParam } from './request.js';
+import { RestHandlers, type ApiContext, type ApiReply, type RequestMeta } from './rest.js';
+import { serveWatch } from './watch.js';
+import { WatchCache } from './watchcache.js';
+import { bootstrap } from './bootstrap.js';
+
+export interface ApiServerOptions {
+  /** Data directory (tokens, pki, kubeconfig, and the SQLite store unless `store` is given). Default ./data. */
+  dataDir?: string;
+  /** Port to listen on; 0 picks a free one. Default 6443. */
+  port?: number;
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Serve plain HTTP (loopback only). */
+  insecureHttp?: boolean;
+  /** An already open store (the server will not close it), or options for openStore. */
+  store?: Store;
+  storeOptions?: OpenStoreOptions;
+  serviceCidr?: string;
+  nodePortRange?: [number, number];
+  /** Where to write the admin kubeconfig. Default <dataDir>/kubeconfig. */
+  kubeconfigPath?: string;
+  /** Turn off authentication (tests of the REST layer only). */
+  anonymous?: boolean;
+  log?: (line: string) => void;
+  /** Watch cache tuning. */
+  watchHistory?: number;
+  bookmarkIntervalMs?: number;
+}
+
+export interface ApiServer {
+  url: string;
+  kubeconfigPath: string;
+  fastify: FastifyInstance;
+  adminToken: string;
+  caCert?: string;
+  store: Store;
+  context: ApiContext;
+  /** Where node agents report usage for metrics.k8s.io. */
+  metricsData: MetricsData;
+  close(): Promise<void>;
+}
+
+const BODY_LIMIT = 3 * 1024 * 1024;
+const publicPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+interface Labels {
+  verb: string;
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiLabels?: Labels;
+  }
+}
+
+export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
+  const dataDir = resolve(options.dataDir ?? './data');
+  mkdirSync(dataDir, { recursive: true });
+  const host = options.host ?? '127.0.0.1';
+  if (options.insecureHttp && !isLoopback(host))
+    throw new Error(`plain HTTP is only allowed on loopback addresses, not ${host}`);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const ownStore = !options.store;
+  const store = options.store ?? (await openStore({ dataDir, ...(options.storeOptions ?? {}) }));
+  const registry: Registry = defaultRegistry();
+  const metrics = new ApiMetrics();
+  const cache = new WatchCache(store, {
+    historySize: options.watchHistory,
+    log,
+    onBatch: (n) => metrics.cacheEvents.inc(n),
+  });
+  await cache.start();
+  const alloc = new ServiceIpAllocator({ serviceCidr: options.serviceCidr, nodePortRange: options.nodePortRange });
+  for (const e of cache.entries('services')) alloc.restore(e.obj);
+  const metricsData = new MetricsData();
+  const context: ApiContext = { store, cache, registry, alloc, metrics, metricsData, log };
+  const rest = new RestHandlers(context);
+  const cleaner = new NamespaceCleaner(context, rest);
+  context.onNamespaceTerminating = (name) => cleaner.kick(name);
+
+  const { auth, adminToken } = loadTokens(dataDir);
+  const pki = options.insecureHttp ? undefined : ensurePki(dataDir);
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: 2048 },
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    keepAliveTimeout: 65_000,
+    ...(pki ? { https: { key: pki.key, cert: pki.cert } } : {}),
+  }) as unknown as FastifyInstance;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+
+  const sendStatus = (reply: FastifyReply, err: StatusError) => {
+    reply.code(err.code).header('content-type', 'application/json').send(JSON.stringify(err.status));
+  };
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    if (error instanceof StatusError) return sendStatus(reply, error);
+    const e = error as { code?: string; statusCode?: number; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) return sendStatus(reply, tooLarge());
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.statusCode === 415)
+      return sendStatus(reply, unsupportedMediaType(String(request.headers['content-type'] ?? '')));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+      return sendStatus(reply, badRequest(e.message ?? 'bad request'));
+    log(`apiserver: ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`);
+    return sendStatus(reply, internal((error as Error)?.message ?? String(error)));
+  });
+  app.setNotFoundHandler((_req, reply) => sendStatus(reply, pathNotFound()));
+
+  const authenticator: TokenAuthenticator | undefined = options.anonymous ? undefined : auth;
+  app.addHook('onRequest', async (request, reply) => {
+    if (!authenticator) return;
+    const path = request.url.split('?')[0]!;
+    if (
+      publicPaths.has(path) ||
+      path.startsWith('/healthz/') ||
+      path.startsWith('/livez/') ||
+      path.startsWith('/readyz/')
+    )
+      return;
+    if (!authenticator.authenticate(request.headers.authorization)) {
+      sendStatus(reply, unauthorized());
+      return reply;
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const l = request.apiLabels;
+    if (!l) return;
+    metrics.requests.inc({ ...l, code: String(reply.statusCode) });
+    metrics.latency.observe(l, reply.elapsedTime / 1000);
+  });
+
+  // --- health, version, openapi, metrics ----------------------------------------------------------------------
+  let ready = false;
+  const health = async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.header('content-type', 'text/plain; charset=utf-8').send('ok');
+  for (const p of ['/healthz', '/livez']) {
+    app.get(p, health);
+    app.get(`${p}/*`, health);
+  }
+  const readyz = async (_req: FastifyRequest, reply: FastifyReply) =>
+    ready
+      ? reply.header('content-type', 'text/plain; charset=utf-8').send('ok')
+      : reply.code(503).send('[-]watch-cache failed: not ready');
+  app.get('/readyz', readyz);
+  app.get('/readyz/*', readyz);
+  app.get('/version', async (_req, reply) =>
+    reply.header('content-type', 'application/json').send(JSON.stringify(versionInfo())),
+  );
+  app.get('/openapi/v2', async (_req, reply) =>
+    reply.header('content-type', openapiV2ContentType).send(openapiV2Body()),
+  );
+  app.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  // --- discovery ------------------------------------------------------------------------------------------------
+  let address = `${host}:${options.port ?? 6443}`;
+  const json = (reply: FastifyReply, body: unknown) =>
+    reply.header('content-type', 'application/json').send(JSON.stringify(body));
+  app.get('/api', async (_req, reply) => json(reply, apiVersions(address)));
+  app.get('/apis', async (_req, reply) => json(reply, apiGroupList(registry)));
+  app.get('/apis/:group', async (req, reply) => {
+    const group = (req.params as { group: string }).group;
+    const versions = groupVersions(registry, group);
+    if (!versions.length) throw pathNotFound();
+    return json(reply, apiGroup(group, versions));
+  });
+
+  // --- resources -----------------------------------------------------------------------------------------------
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const [pathname] = request.url.split('?');
+    const p = parseApiPath(pathname!);
+    if (!p) throw pathNotFound();
+    if (!p.resource) {
+      if (request.method !== 'GET')
+        throw methodNotAllowed('the server does not allow this method on the requested resource');
+      if (!registry.resourcesIn(p.group, p.version).length) throw pathNotFound();
+      return json(reply, resourceList(registry, p.group, p.version));
+    }
+    const def = registry.lookup(p.group, p.version, p.resource);
+    if (!def) throw pathNotFound();
+    if (p.namespace !== undefined && !def.namespaced) throw pathNotFound();
+    if (p.subresource && !def.subresources.includes(p.subresource as never)) throw pathNotFound();
+    const q = queryOf(request.url);
+    const namespace = p.namespace ?? '';
+    const meta: RequestMeta = {
+      contentType: request.headers['content-type'],
+      accept: request.headers.accept,
+      userAgent: request.headers['user-agent'],
+    };
+    const method = request.method;
+    const isWatch = method === 'GET' && !p.name && boolParam(q, 'watch');
+    const verb = isWatch ? 'WATCH' : method === 'GET' ? (p.name ? 'GET' : 'LIST') : method === 'POST' ? 'POST' : method;
+    request.apiLabels = {
+      verb,
+      group: def.group,
+      version: def.version,
+      resource: def.resource,
+      subresource: p.subresource ?? '',
+    };
+    const namespacedOnlyList = def.namespaced && p.namespace === undefined;
+    let result: ApiReply;
+    switch (method) {
+      case 'GET':
+        if (isWatch) {
+          if (def.readOnly) throw methodNotAllowed('the server does not allow this method on the requested resource');
+          reply.hijack();
+          try {
+            await serveWatch(
+              { cache, metrics, bookmarkIntervalMs: options.bookmarkIntervalMs },
+              def,
+              namespace,
+              q,
+              meta.accept,
+              reply.raw,
+            );
+          } catch (e) {
+            const err = e instanceof StatusError ? e : internal((e as Error).message);
+            if (!reply.raw.headersSent) {
+              reply.raw.writeHead(err.code, { 'content-type': 'application/json' });
+              reply.raw.end(JSON.stringify(err.status));
+            } else reply.raw.end();
+          }
+          return;
+        }
+        if (!p.name) result = await rest.list(def, namespace, q, meta);
+        else if (namespacedOnlyList) throw pathNotFound();
+        else if (!p.subresource || p.subresource === 'status') result = await rest.get(def, namespace, p.name, q, meta);
+        else if (p.subresource === 'scale') result = await rest.scaleGet(def, namespace, p.name);
+        else if (p.subresource === 'log') result = await rest.podLog(def, namespace, p.name, q);
+        else throw methodNotAllowed('the server does not allow this method on the requested resource');
+        break;
+      case 'POST':
+        if (namespacedOnlyList)
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        if (!p.name) result = await rest.create(def, namespace, q, meta, request.body);
+        else if (p.subresource === 'binding') result = await rest.binding(def, namespace, p.name, meta, request.body);
+        else if (p.subresource === 'eviction') result = await rest.eviction(def, namespace, p.name, meta, request.body);
+        else throw methodNotAllowed('the server does not allow this method on the requested resource');
+        break;
+      case 'PUT':
+        if (!p.name || namespacedOnlyList)
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        if (p.subresource === 'finalize')
+          result = await rest.update(def, namespace, p.name, 'finalize', q, meta, request.body);
+        else if (p.subresource && p.subresource !== 'status' && p.subresource !== 'scale')
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        else result = await rest.update(def, namespace, p.name, p.subresource, q, meta, request.body);
+        break;
+      case 'PATCH':
+        if (!p.name || namespacedOnlyList)
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        result = await rest.patch(def, namespace, p.name, p.subresource, q, meta, request.body);
+        break;
+      case 'DELETE':
+        if (namespacedOnlyList)
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        if (p.subresource) throw methodNotAllowed('the server does not allow this method on the requested resource');
+        result = p.name
+          ? await rest.delete(def, namespace, p.name, q, meta, request.body)
+          : await rest.deleteCollection(def, namespace, q, meta, request.body);
+        break;
+      default:
+        throw methodNotAllowed('the server does not allow this method on the requested resource');
+    }
+    if (result.warnings?.length)
+      reply.header('warning', result.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', '));
+    reply.code(result.code).header('content-type', result.contentType ?? 'application/json');
+    return reply.send(typeof result.body === 'string' ? result.body : JSON.stringify(result.body));
+  };
+  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+  app.route({ method: [...methods], url: '/api/*', handler: handle });
+  app.route({ method: [...methods], url: '/apis/:group/*', handler: handle });
+
+  await bootstrap(context, rest, { port: options.port ?? 6443, firstIp: alloc.firstIp });
+  cleaner.resume();
+
+  await app.listen({ port: options.port ?? 6443, host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (options.port ?? 6443);
+  address = `${host}:${port}`;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const url = `${pki ? 'https' : 'http'}://${urlHost}:${port}`;
+  if (options.port === 0) await bootstrap(context, rest, { port, firstIp: alloc.firstIp });
+  const kubeconfigPath = options.kubeconfigPath ?? join(dataDir, 'kubeconfig');
+  writeKubeconfig(kubeconfigPath, url, adminToken, pki?.caCert);
+  ready = true;
+
+  let closed = false;
+  return {
+    url,
+    kubeconfigPath,
+    fastify: app,
+    adminToken,
+    caCert: pki?.caCert,
+    store,
+    context,
+    metricsData,
+    async close() {
+      if (closed) return;
+      closed = true;
+      ready = false;
+      cleaner.close();
+      cache.close();
+      await app.close();
+      if (ownStore) await store.close();
+    },
+  };
+}
