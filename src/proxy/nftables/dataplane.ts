@@ -1,0 +1,257 @@
+// The nftables data plane: desired service-port states → slot tables → element contributions → one transaction
+// (diffed against what was last applied) → a backend (netlink, nft or fake).
+import { ConntrackCleaner } from '../conntrack.js';
+import type { DataPlane, SyncReport } from '../dataplane.js';
+import { TableBuilder, type SlotTable, type TableSpec } from '../lb/tables.js';
+import type { EndpointState, ServicePortState } from '../types.js';
+import type { NftBackend } from './backend.js';
+import { ElementStore, type Contribution } from './elements.js';
+import {
+  dispatchChain,
+  dispatchChainOps,
+  staticRuleset,
+  SETS,
+  type DispatchKind,
+  type RulesetConfig,
+} from './ruleset.js';
+import { isIPv4 } from './types.js';
+import { Transaction } from './transaction.js';
+
+export interface NftablesDataPlaneOptions {
+  backend: NftBackend;
+  /** Addresses NodePorts answer on (kube-proxy's --nodeport-addresses); IPv4 ones are used. */
+  nodeIPs: string[];
+  /** Pod network ranges; ClusterIP traffic from outside them is masqueraded. */
+  clusterCIDRs?: string[];
+  /** Table name (default "skiff"). */
+  table?: string;
+  /** Slot table computation (default: Wasm, pool for big batches). Closed by close() only if created here. */
+  tables?: TableBuilder;
+  /** UDP flow clean-up after a change; omit to skip. */
+  conntrack?: ConntrackCleaner;
+}
+
+interface PortRecord {
+  state: ServicePortState;
+  contributions: Contribution[];
+}
+
+const VERDICT_MAPS = new Set(
+  Object.values(SETS)
+    .filter((s) => s.kind === 'map' && s.value === 'verdict')
+    .map((s) => s.name),
+);
+
+function endpointName(e: EndpointState): string {
+  return `${e.ip}:${e.port}`;
+}
+
+function sameEndpoints(a: readonly EndpointState[], b: readonly EndpointState[]): boolean {
+  return a.length === b.length && a.every((e, i) => e.ip === b[i]!.ip && e.port === b[i]!.port);
+}
+
+export class NftablesDataPlane implements DataPlane {
+  readonly kind: string;
+  readonly config: RulesetConfig;
+  readonly #backend: NftBackend;
+  readonly #tables: TableBuilder;
+  readonly #ownTables: boolean;
+  readonly #nodeIPs: string[];
+  readonly #conntrack: ConntrackCleaner | undefined;
+  readonly #ports = new Map<string, PortRecord>();
+  readonly #store = new ElementStore(VERDICT_MAPS);
+  readonly #chains = new Set<string>();
+  #nodeContributions: Contribution[] = [];
+  #ready = false;
+
+  constructor(options: NftablesDataPlaneOptions) {
+    this.#backend = options.backend;
+    this.kind = `nftables/${options.backend.kind}`;
+    this.config = {
+      family: 'ip',
+      table: options.table ?? 'skiff',
+      ...(options.clusterCIDRs?.length ? { clusterCIDRs: options.clusterCIDRs } : {}),
+    };
+    this.#ownTables = !options.tables;
+    this.#tables = options.tables ?? new TableBuilder();
+    this.#nodeIPs = options.nodeIPs.filter(isIPv4);
+    this.#conntrack = options.conntrack;
+  }
+
+  /** Elements currently applied (all sets and maps). */
+  get elementCount(): number {
+    return this.#store.size;
+  }
+
+  /** Service ports known. */
+  get portCount(): number {
+    return this.#ports.size;
+  }
+
+  async sync(changes: ReadonlyMap<string, ServicePortState | null>): Promise<SyncReport> {
+    const started = performance.now();
+    const full = !this.#ready;
+    // The states to (re)compute: on a full sync every known port, else only the changed ones.
+    const desired = new Map<string, ServicePortState | null>();
+    if (full) for (const [key, r] of this.#ports) desired.set(key, r.state);
+    for (const [key, s] of changes) desired.set(key, s);
+
+    const live = [...desired.values()].filter((s): s is ServicePortState => s !== null);
+    const tables = await this.#buildTables(live);
+
+    const tx = new Transaction(this.config.family, this.config.table);
+    if (full) {
+      staticRuleset(this.config, tx);
+      this.#store.clear();
+      this.#chains.clear();
+    }
+    const newChains: string[] = [];
+    const removed: Contribution[] = [];
+    const added: Contribution[] = [];
+    const records = new Map<string, PortRecord | null>();
+    if (full) {
+      this.#nodeContributions = this.#nodeIPs.map((ip) => ({ set: SETS.nodePortIPs.name, key: ip, value: '' }));
+      added.push(...this.#nodeContributions);
+    }
+    let t = 0;
+    for (const [key, state] of desired) {
+      const old = this.#ports.get(key);
+      if (old && !full) removed.push(...old.contributions);
+      if (!state) {
+        records.set(key, null);
+        continue;
+      }
+      const cluster = tables[t++];
+      const external = tables[t++];
+      const contributions = this.#contributions(state, cluster, external, (chain, kind, m) => {
+        if (this.#chains.has(chain) || newChains.includes(chain)) return;
+        const { chain: def, rule } = dispatchChainOps(kind, m);
+        tx.add(def).add({ kind: 'rule', chain: def.name, rule });
+        newChains.push(chain);
+      });
+      added.push(...contributions);
+      records.set(key, { state, contributions });
+    }
+    const { deletes, adds, undo } = this.#store.change(removed, added);
+    for (const d of deletes) tx.delete(d);
+    for (const a of adds) tx.add(a);
+
+    try {
+      if (tx.size > 0) await this.#backend.apply(tx);
+    } catch (err) {
+      undo();
+      this.#ready = false; // the kernel may hold anything now: rebuild everything next time
+      // Keep the wanted states so that rebuild includes them (contributions are recomputed then).
+      for (const [key, record] of records) {
+        if (record) this.#ports.set(key, { state: record.state, contributions: [] });
+        else this.#ports.delete(key);
+      }
+      throw err;
+    }
+    this.#ready = true;
+    for (const c of newChains) this.#chains.add(c);
+    const cleanups: [ServicePortState | null, ServicePortState | null][] = [];
+    for (const [key, record] of records) {
+      const before = this.#ports.get(key)?.state ?? null;
+      if (record) this.#ports.set(key, record);
+      else this.#ports.delete(key);
+      if (!full || before) cleanups.push([before, record?.state ?? null]);
+    }
+    if (this.#conntrack) await this.#conntrack.clean(cleanups);
+    return { full, operations: deletes.length + adds.length, ms: performance.now() - started };
+  }
+
+  /** Two tables per live port (cluster, external), computed in one batch; undefined where there is none. */
+  async #buildTables(states: readonly ServicePortState[]): Promise<(SlotTable | undefined)[]> {
+    const specs: TableSpec[] = [];
+    const where: number[] = [];
+    for (const s of states) {
+      const kind = s.affinityTimeoutSeconds !== undefined ? 'maglev' : 'exact';
+      const cluster = s.clusterEndpoints.filter((e) => isIPv4(e.ip));
+      const hasExternal = s.nodePort !== undefined || s.externalIPs.length > 0 || s.loadBalancerIPs.length > 0;
+      const external = hasExternal ? s.externalEndpoints.filter((e) => isIPv4(e.ip)) : [];
+      const clusterAt = cluster.length
+        ? specs.push({ endpoints: cluster.map((e) => ({ name: endpointName(e) })), kind }) - 1
+        : -1;
+      let externalAt = -1;
+      if (external.length) {
+        externalAt = sameEndpoints(cluster, external)
+          ? clusterAt
+          : specs.push({ endpoints: external.map((e) => ({ name: endpointName(e) })), kind }) - 1;
+      }
+      where.push(clusterAt, externalAt);
+    }
+    const built = await this.#tables.build(specs);
+    return where.map((i) => (i >= 0 ? built[i] : undefined));
+  }
+
+  /** The elements one service port needs; `needChain` is told every dispatch chain they jump to. */
+  #contributions(
+    s: ServicePortState,
+    cluster: SlotTable | undefined,
+    external: SlotTable | undefined,
+    needChain: (chain: string, kind: DispatchKind, m: number) => void,
+  ): Contribution[] {
+    const out: Contribution[] = [];
+    const proto = s.protocol;
+    const port = String(s.port);
+    const hash = s.affinityTimeoutSeconds !== undefined;
+    const noEndpointVerdict = (action: 'reject' | 'drop') => (action === 'drop' ? 'drop' : 'goto reject-chain');
+
+    const vip = (ip: string, table: SlotTable | undefined, noEndpoints: 'reject' | 'drop', masquerade: boolean) => {
+      const key = `${ip} . ${proto} . ${port}`;
+      if (!table) {
+        out.push({ set: SETS.noEndpointServices.name, key, value: noEndpointVerdict(noEndpoints) });
+        return;
+      }
+      const kind: DispatchKind = hash ? 'svc-hash' : 'svc-rand';
+      const m = table.slots.length;
+      const chain = dispatchChain(kind, m);
+      needChain(chain, kind, m);
+      out.push({ set: SETS.serviceIPs.name, key, value: `goto ${chain}` });
+      for (let i = 0; i < m; i++) {
+        const e = table.endpoints[table.slots[i]!]!.name.split(':');
+        out.push({ set: SETS.serviceSlots.name, key: `${key} . ${i}`, value: `${e[0]} . ${e[1]}` });
+      }
+      if (masquerade) out.push({ set: SETS.externalMasq.name, key, value: '' });
+    };
+
+    for (const ip of s.clusterIPs) {
+      if (!isIPv4(ip)) continue;
+      vip(ip, cluster, s.clusterNoEndpoints, false);
+      if (this.config.clusterCIDRs) out.push({ set: SETS.clusterIPs.name, key: ip, value: '' });
+    }
+    for (const ip of [...s.externalIPs, ...s.loadBalancerIPs]) {
+      if (isIPv4(ip)) vip(ip, external, s.externalNoEndpoints, !s.externalPolicyLocal);
+    }
+    if (s.nodePort !== undefined) {
+      const key = `${proto} . ${s.nodePort}`;
+      if (!external) {
+        out.push({ set: SETS.noEndpointNodePorts.name, key, value: noEndpointVerdict(s.externalNoEndpoints) });
+      } else {
+        const kind: DispatchKind = hash ? 'np-hash' : 'np-rand';
+        const m = external.slots.length;
+        const chain = dispatchChain(kind, m);
+        needChain(chain, kind, m);
+        out.push({ set: SETS.serviceNodePorts.name, key, value: `goto ${chain}` });
+        for (let i = 0; i < m; i++) {
+          const e = external.endpoints[external.slots[i]!]!.name.split(':');
+          out.push({ set: SETS.nodePortSlots.name, key: `${key} . ${i}`, value: `${e[0]} . ${e[1]}` });
+        }
+        if (!s.externalPolicyLocal) out.push({ set: SETS.nodePortMasq.name, key, value: '' });
+      }
+    }
+    // Hairpin is only possible for endpoints on this node (or of unknown node).
+    const hairpin = new Set<string>();
+    for (const e of [...s.clusterEndpoints, ...s.externalEndpoints]) {
+      if ((e.local || !e.nodeName) && isIPv4(e.ip)) hairpin.add(e.ip);
+    }
+    for (const ip of hairpin) out.push({ set: SETS.hairpin.name, key: `${ip} . ${ip}`, value: '' });
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.#backend.close();
+    if (this.#ownTables) await this.#tables.close();
+  }
+}

@@ -1,0 +1,66 @@
+// The netlink backend: set/map element operations go to the kernel as NFNL batches on a NETLINK_NETFILTER socket
+// (no process start, ~100× cheaper than an nft run for a small change); tables, chains and rules go through
+// `nft -f -`. The socket works in the network namespace of this process.
+import { NfTablesSocket, type ElementOp, type SetLayout } from './nfnetlink.js';
+import { runCommand, type NftBackend } from './backend.js';
+import { Transaction, type MapDef, type Operation, type SetDef } from './transaction.js';
+import { SET_LAYOUTS } from './ruleset.js';
+
+export class NetlinkBackend implements NftBackend {
+  readonly kind = 'netlink';
+  #socket: NfTablesSocket | undefined;
+  readonly #layouts = new Map<string, SetLayout>();
+
+  constructor(layouts: Iterable<SetDef | MapDef> = SET_LAYOUTS.values()) {
+    for (const def of layouts) this.#remember(def);
+  }
+
+  #remember(def: SetDef | MapDef): void {
+    this.#layouts.set(def.name, { name: def.name, key: def.key, ...(def.kind === 'map' ? { value: def.value } : {}) });
+  }
+
+  /**
+   * Runs the operations in order: each run of element operations is one or more netlink batches, each run of
+   * other operations one `nft -f`. A transaction that mixes both is therefore atomic per run, not as a whole.
+   */
+  async apply(tx: Transaction): Promise<void> {
+    const ops = tx.operations;
+    let i = 0;
+    while (i < ops.length) {
+      const elements = ops[i]!.object.kind === 'element';
+      let j = i;
+      while (j < ops.length && (ops[j]!.object.kind === 'element') === elements) j++;
+      const run = ops.slice(i, j);
+      if (elements) await this.#elements(tx, run);
+      else await this.#nft(tx, run);
+      i = j;
+    }
+  }
+
+  async #nft(tx: Transaction, run: Operation[]): Promise<void> {
+    const sub = new Transaction(tx.family, tx.table);
+    sub.operations.push(...run);
+    for (const op of run) {
+      if (op.verb === 'add' && (op.object.kind === 'set' || op.object.kind === 'map')) this.#remember(op.object);
+    }
+    await runCommand(['nft', '-f', '-'], sub.render());
+  }
+
+  async #elements(tx: Transaction, run: Operation[]): Promise<void> {
+    const ops: ElementOp[] = run.map((op) => {
+      const e = op.object;
+      if (e.kind !== 'element') throw new Error('unreachable');
+      const set = this.#layouts.get(e.set);
+      if (!set) throw new Error(`netlink backend: unknown layout of set ${e.set}`);
+      if (op.verb !== 'add' && op.verb !== 'delete') throw new Error(`netlink backend: cannot ${op.verb} elements`);
+      return { op: op.verb, set, key: e.key, ...(e.value !== undefined ? { value: e.value } : {}) };
+    });
+    this.#socket ??= new NfTablesSocket();
+    await this.#socket.applyElements(tx.family, tx.table, ops);
+  }
+
+  async close(): Promise<void> {
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+}

@@ -1,0 +1,159 @@
+// skiff's nftables ruleset for one family: the static table (chains, rules, sets, maps) and the names of the
+// per-size dispatch chains. Services never get rules of their own: they are elements of the maps below.
+//
+//   nat prerouting/output → services:
+//     ip daddr . l4proto . dport  vmap @service-ips        → goto svc-rand-<M> | svc-hash-<M>
+//     ip daddr @nodeport-ips  l4proto . dport  vmap @service-nodeports → goto np-rand-<M> | np-hash-<M>
+//   svc-rand-<M>:  dnat ip to ip daddr . l4proto . dport . numgen random mod M map @service-slots
+//   svc-hash-<M>:  … . jhash ip saddr mod M seed S map @service-slots   (ClientIP affinity, Maglev tables)
+//   filter input/forward/output (before nat) → endpoints-check: vmap @no-endpoint-* → reject | drop
+//   nat postrouting → masquerading: hairpin pairs (@hairpin) and packets marked for masquerade
+import { Transaction, type ChainDef, type Family, type MapDef, type SetDef } from './transaction.js';
+
+/** kube-proxy's default masquerade bit 14 (--iptables-masquerade-bit): the mark is private to skiff's table. */
+export const MASQUERADE_MARK = 0x4000;
+
+/** Fixed jhash seed: every node must hash a client to the same slot. */
+export const JHASH_SEED = 0x736b6966;
+
+/** Priorities as numbers: nft 1.0.6 rejects `dstnat` by name on the output hook. */
+const DSTNAT = -100;
+const SRCNAT = 100;
+
+export interface RulesetConfig {
+  family: Family;
+  table: string;
+  /** Pod network ranges: ClusterIP traffic from outside them is masqueraded (kube-proxy's --cluster-cidr). */
+  clusterCIDRs?: string[];
+}
+
+export type DispatchKind = 'svc-rand' | 'svc-hash' | 'np-rand' | 'np-hash';
+
+export function dispatchChain(kind: DispatchKind, m: number): string {
+  return `${kind}-${m}`;
+}
+
+/** The dispatch chain a table of size m needs, with its one rule. */
+export function dispatchChainOps(kind: DispatchKind, m: number): { chain: ChainDef; rule: string } {
+  const name = dispatchChain(kind, m);
+  const pick = kind.endsWith('hash')
+    ? `jhash ip saddr mod ${m} seed 0x${JHASH_SEED.toString(16)}`
+    : `numgen random mod ${m}`;
+  const rule = kind.startsWith('svc')
+    ? `dnat ip to ip daddr . meta l4proto . th dport . ${pick} map @service-slots`
+    : `dnat ip to meta l4proto . th dport . ${pick} map @nodeport-slots`;
+  return { chain: { kind: 'chain', name }, rule };
+}
+
+export const SETS = {
+  serviceIPs: {
+    kind: 'map',
+    name: 'service-ips',
+    key: ['ipv4_addr', 'inet_proto', 'inet_service'],
+    value: 'verdict',
+  },
+  serviceNodePorts: { kind: 'map', name: 'service-nodeports', key: ['inet_proto', 'inet_service'], value: 'verdict' },
+  serviceSlots: {
+    kind: 'map',
+    name: 'service-slots',
+    key: ['ipv4_addr', 'inet_proto', 'inet_service', 'integer'],
+    value: ['ipv4_addr', 'inet_service'],
+    typeof: 'ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport',
+  },
+  nodePortSlots: {
+    kind: 'map',
+    name: 'nodeport-slots',
+    key: ['inet_proto', 'inet_service', 'integer'],
+    value: ['ipv4_addr', 'inet_service'],
+    typeof: 'meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport',
+  },
+  noEndpointServices: {
+    kind: 'map',
+    name: 'no-endpoint-services',
+    key: ['ipv4_addr', 'inet_proto', 'inet_service'],
+    value: 'verdict',
+  },
+  noEndpointNodePorts: {
+    kind: 'map',
+    name: 'no-endpoint-nodeports',
+    key: ['inet_proto', 'inet_service'],
+    value: 'verdict',
+  },
+  externalMasq: { kind: 'set', name: 'external-masq', key: ['ipv4_addr', 'inet_proto', 'inet_service'] },
+  nodePortMasq: { kind: 'set', name: 'nodeport-masq', key: ['inet_proto', 'inet_service'] },
+  nodePortIPs: { kind: 'set', name: 'nodeport-ips', key: ['ipv4_addr'] },
+  hairpin: { kind: 'set', name: 'hairpin', key: ['ipv4_addr', 'ipv4_addr'] },
+  clusterIPs: { kind: 'set', name: 'cluster-ips', key: ['ipv4_addr'] },
+} satisfies Record<string, SetDef | MapDef>;
+
+export type SetName = (typeof SETS)[keyof typeof SETS]['name'];
+
+/** Layouts by name, for encoders that need the key/value types of a set. */
+export const SET_LAYOUTS = new Map<string, SetDef | MapDef>(Object.values(SETS).map((s) => [s.name, s]));
+
+const base = (name: string, type: 'nat' | 'filter', hook: ChainDef['hook'], priority: number): ChainDef => ({
+  kind: 'chain',
+  name,
+  type,
+  hook,
+  priority,
+  policy: 'accept',
+});
+
+/**
+ * The static part, from scratch: creates the table if needed, deletes it (dropping whatever a previous run left)
+ * and builds it again. Elements and dispatch chains follow in the same transaction.
+ */
+export function staticRuleset(config: RulesetConfig, tx = new Transaction(config.family, config.table)): Transaction {
+  tx.add({ kind: 'table' });
+  tx.delete({ kind: 'table' });
+  tx.add({ kind: 'table', comment: 'skiff service proxy' });
+  for (const s of Object.values(SETS)) tx.add(s);
+  const chains: ChainDef[] = [
+    base('nat-prerouting', 'nat', 'prerouting', DSTNAT),
+    base('nat-output', 'nat', 'output', DSTNAT),
+    base('nat-postrouting', 'nat', 'postrouting', SRCNAT),
+    base('filter-input', 'filter', 'input', DSTNAT - 10),
+    base('filter-forward', 'filter', 'forward', DSTNAT - 10),
+    base('filter-output', 'filter', 'output', DSTNAT - 10),
+    { kind: 'chain', name: 'services' },
+    { kind: 'chain', name: 'endpoints-check' },
+    { kind: 'chain', name: 'mark-for-masquerade' },
+    { kind: 'chain', name: 'masquerading' },
+    { kind: 'chain', name: 'reject-chain' },
+  ];
+  for (const c of chains) tx.add(c);
+  const mark = `0x${MASQUERADE_MARK.toString(16).padStart(8, '0')}`;
+  const rules: [string, string][] = [
+    ['nat-prerouting', 'jump services'],
+    ['nat-output', 'jump services'],
+    ['nat-postrouting', 'jump masquerading'],
+    // Reject in input/forward/output, not prerouting: kernels before 5.9 refuse reject there (kube-proxy's note).
+    ['filter-input', 'ct state new jump endpoints-check'],
+    ['filter-forward', 'ct state new jump endpoints-check'],
+    ['filter-output', 'ct state new jump endpoints-check'],
+    ['endpoints-check', 'ip daddr . meta l4proto . th dport vmap @no-endpoint-services'],
+    ['endpoints-check', 'ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports'],
+    ['reject-chain', 'reject'],
+    ['mark-for-masquerade', `meta mark set meta mark | ${mark}`],
+    ['services', 'ip daddr . meta l4proto . th dport @external-masq jump mark-for-masquerade'],
+  ];
+  if (config.clusterCIDRs?.length) {
+    rules.push([
+      'services',
+      `ip daddr @cluster-ips ip saddr != { ${config.clusterCIDRs.join(', ')} } jump mark-for-masquerade`,
+    ]);
+  }
+  rules.push(
+    ['services', 'ip daddr . meta l4proto . th dport vmap @service-ips'],
+    ['services', 'ip daddr @nodeport-ips meta l4proto . th dport @nodeport-masq jump mark-for-masquerade'],
+    ['services', 'ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports'],
+    // A pod reaching itself through a VIP must be masqueraded or its reply would bypass conntrack.
+    ['masquerading', 'ct status dnat ip saddr . ip daddr @hairpin masquerade'],
+    ['masquerading', `meta mark & ${mark} == 0x00000000 return`],
+    ['masquerading', `meta mark set meta mark ^ ${mark}`],
+    ['masquerading', 'masquerade fully-random'],
+  );
+  for (const [chain, rule] of rules) tx.add({ kind: 'rule', chain, rule });
+  return tx;
+}

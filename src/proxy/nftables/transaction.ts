@@ -1,0 +1,215 @@
+// A transaction of typed nftables operations on one table (the knftables model), rendered to `nft -f` text.
+//
+// Rules are kept as nft text: skiff's rules are static, so only set/map elements need a structured form
+// (they are what changes at run time, and what the netlink backend encodes itself).
+import type { FieldType } from './types.js';
+
+export type Family = 'ip' | 'ip6' | 'inet';
+
+export interface ChainDef {
+  kind: 'chain';
+  name: string;
+  /** Base chains only: type, hook and numeric priority (nft 1.0.6 rejects the name `dstnat` on output). */
+  type?: 'filter' | 'nat' | 'route';
+  hook?: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+  priority?: number;
+  policy?: 'accept' | 'drop';
+  comment?: string;
+}
+
+export interface RuleDef {
+  kind: 'rule';
+  chain: string;
+  rule: string;
+  comment?: string;
+}
+
+export interface SetDef {
+  kind: 'set';
+  name: string;
+  key: FieldType[];
+  /** `typeof …` text, required when the key holds an `integer` (numgen/jhash results have no type name). */
+  typeof?: string;
+  flags?: string[];
+  comment?: string;
+}
+
+export interface MapDef {
+  kind: 'map';
+  name: string;
+  key: FieldType[];
+  value: FieldType[] | 'verdict';
+  /** `typeof KEY : VALUE` expression text, as for sets. */
+  typeof?: string;
+  comment?: string;
+}
+
+export interface ElementDef {
+  kind: 'element';
+  /** Name of the set or map. */
+  set: string;
+  key: string[];
+  /** Map value: components, or a verdict (`goto chain`, `drop`) for verdict maps. */
+  value?: string[] | string;
+}
+
+export interface TableDef {
+  kind: 'table';
+  comment?: string;
+}
+
+export type NftObject = TableDef | ChainDef | RuleDef | SetDef | MapDef | ElementDef;
+export type Verb = 'add' | 'delete' | 'flush';
+
+export interface Operation {
+  verb: Verb;
+  object: NftObject;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,255}$/;
+
+function checkName(what: string, name: string): void {
+  if (!NAME.test(name)) throw new Error(`invalid nftables ${what} name "${name}"`);
+}
+
+function quote(comment: string): string {
+  if (/["\n]/.test(comment)) throw new Error(`comment may not contain quotes or newlines: ${comment}`);
+  return `"${comment}"`;
+}
+
+export function typeText(def: SetDef | MapDef): string {
+  if (def.typeof) return `typeof ${def.typeof}`;
+  if (
+    def.key.includes('integer') ||
+    (def.kind === 'map' && Array.isArray(def.value) && def.value.includes('integer'))
+  ) {
+    throw new Error(`${def.kind} ${def.name}: integer fields need a typeof expression`);
+  }
+  const key = def.key.join(' . ');
+  if (def.kind === 'set') return `type ${key}`;
+  return `type ${key} : ${def.value === 'verdict' ? 'verdict' : def.value.join(' . ')}`;
+}
+
+/** `k1 . k2 : v1 . v2` (or `k : goto c`) as nft writes an element. */
+export function elementText(e: ElementDef, withValue: boolean): string {
+  const key = e.key.join(' . ');
+  if (!withValue || e.value === undefined) return key;
+  return `${key} : ${typeof e.value === 'string' ? e.value : e.value.join(' . ')}`;
+}
+
+export class Transaction {
+  readonly operations: Operation[] = [];
+
+  constructor(
+    readonly family: Family,
+    readonly table: string,
+  ) {
+    checkName('table', table);
+  }
+
+  #push(verb: Verb, object: NftObject): this {
+    validate(verb, object);
+    this.operations.push({ verb, object });
+    return this;
+  }
+
+  add(object: NftObject): this {
+    return this.#push('add', object);
+  }
+  delete(object: NftObject): this {
+    return this.#push('delete', object);
+  }
+  flush(object: TableDef | ChainDef | SetDef | MapDef): this {
+    return this.#push('flush', object);
+  }
+
+  get size(): number {
+    return this.operations.length;
+  }
+
+  /** The transaction as one `nft -f` script; consecutive element operations on a set share one statement. */
+  render(): string {
+    const out: string[] = [];
+    const where = `${this.family} ${this.table}`;
+    const ops = this.operations;
+    for (let i = 0; i < ops.length; i++) {
+      const { verb, object: o } = ops[i]!;
+      switch (o.kind) {
+        case 'table':
+          out.push(`${verb} table ${where}${verb === 'add' && o.comment ? ` { comment ${quote(o.comment)} ; }` : ''}`);
+          break;
+        case 'chain': {
+          let body = '';
+          if (verb === 'add' && (o.hook || o.comment)) {
+            const parts: string[] = [];
+            if (o.hook)
+              parts.push(`type ${o.type} hook ${o.hook} priority ${o.priority}`, `policy ${o.policy ?? 'accept'}`);
+            if (o.comment) parts.push(`comment ${quote(o.comment)}`);
+            body = ` { ${parts.join(' ; ')} ; }`;
+          }
+          out.push(`${verb} chain ${where} ${o.name}${body}`);
+          break;
+        }
+        case 'rule':
+          out.push(`${verb} rule ${where} ${o.chain} ${o.rule}${o.comment ? ` comment ${quote(o.comment)}` : ''}`);
+          break;
+        case 'set':
+        case 'map': {
+          let body = '';
+          if (verb === 'add') {
+            const parts = [typeText(o)];
+            if (o.kind === 'set' && o.flags?.length) parts.push(`flags ${o.flags.join(',')}`);
+            if (o.comment) parts.push(`comment ${quote(o.comment)}`);
+            body = ` { ${parts.join(' ; ')} ; }`;
+          }
+          out.push(`${verb} ${o.kind} ${where} ${o.name}${body}`);
+          break;
+        }
+        case 'element': {
+          const items = [elementText(o, verb === 'add')];
+          while (i + 1 < ops.length) {
+            const next = ops[i + 1]!;
+            if (next.verb !== verb || next.object.kind !== 'element' || next.object.set !== o.set) break;
+            items.push(elementText(next.object, verb === 'add'));
+            i++;
+          }
+          out.push(`${verb} element ${where} ${o.set} { ${items.join(', ')} }`);
+          break;
+        }
+      }
+    }
+    return out.length ? out.join('\n') + '\n' : '';
+  }
+}
+
+function validate(verb: Verb, o: NftObject): void {
+  switch (o.kind) {
+    case 'table':
+      return;
+    case 'chain':
+      checkName('chain', o.name);
+      if ((o.hook === undefined) !== (o.type === undefined) || (o.hook !== undefined) !== (o.priority !== undefined)) {
+        throw new Error(`chain ${o.name}: a base chain needs type, hook and priority together`);
+      }
+      return;
+    case 'rule':
+      checkName('chain', o.chain);
+      if (verb === 'flush') throw new Error('rules cannot be flushed');
+      if (verb === 'delete') throw new Error('rules are deleted by flushing their chain');
+      if (!o.rule.trim() || o.rule.includes('\n')) throw new Error(`invalid rule "${o.rule}"`);
+      return;
+    case 'set':
+    case 'map':
+      checkName(o.kind, o.name);
+      if (o.key.length === 0) throw new Error(`${o.kind} ${o.name} needs a key type`);
+      if (verb === 'add') typeText(o);
+      return;
+    case 'element':
+      checkName('set', o.set);
+      if (verb === 'flush') throw new Error('elements cannot be flushed; flush their set');
+      if (o.key.length === 0 || o.key.some((k) => !/^[A-Za-z0-9_.:/-]+$/.test(k))) {
+        throw new Error(`invalid element key ${JSON.stringify(o.key)}`);
+      }
+      return;
+  }
+}
