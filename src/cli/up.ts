@@ -1,0 +1,30 @@
+// `skiff up`: the all-in-one process. Starts the API server (later issues add the scheduler, controllers and
+// nodes here), writes DIR/kubeconfig, prints a line containing "ready", and shuts down cleanly on SIGTERM.
+import { startApiServer } from '../apiserver/server.js';
+import { parseServerFlags, serveUntilSignal } from './apiserver.js';
+
+const usage = `usage: skiff up [--data DIR] [--port PORT] [--nodes N] [--store sqlite|etcd] [--etcd-endpoints URL,...]
+                [--bind-address IP] [--insecure-http] [--service-cluster-ip-range CIDR]`;
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  let flags;
+  try {
+    flags = parseServerFlags(argv);
+    if (flags.rest.length) throw new Error(`unknown argument "${flags.rest[0]}"\n${usage}`);
+  } catch (e) {
+    process.stderr.write(`skiff up: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const server = await startApiServer(flags.options);
+  // --nodes N: 0 = control plane only. Node agents join in later issues.
+  if (flags.nodes > 0)
+    process.stderr.write(`skiff up: --nodes ${flags.nodes}: node agents are not part of this build yet\n`);
+  process.stdout.write(
+    `skiff up: control plane ready at ${server.url}; kubeconfig written to ${server.kubeconfigPath}\n`,
+  );
+  return serveUntilSignal(server);
+}
