@@ -74,3 +74,73 @@ export const CHI2_CRITICAL_0_001 = [
   27.877,
   29.588,
 ];
+
+const HELD = `
+const net = require('node:net');
+const readline = require('node:readline');
+const [host, port, n] = process.argv.slice(1);
+const conns = [];
+function request(c) {
+  return new Promise((resolve) => {
+    let buf = '';
+    const timer = setTimeout(() => { c.sock.off('data', onData); resolve('error: timeout'); }, 3000);
+    const onData = (d) => {
+      buf += d;
+      const m = /\\r\\n\\r\\n/.exec(buf);
+      if (!m) return;
+      const len = Number((/content-length: (\\d+)/i.exec(buf) || [])[1] || 0);
+      const body = buf.slice(m.index + 4);
+      if (body.length < len) return;
+      clearTimeout(timer); c.sock.off('data', onData); resolve(body.slice(0, len));
+    };
+    if (c.dead) { clearTimeout(timer); return resolve('error: ' + c.dead); }
+    c.sock.on('data', onData);
+    c.sock.write('GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: keep-alive\\r\\n\\r\\n');
+  });
+}
+(async () => {
+  for (let i = 0; i < Number(n); i++) {
+    const sock = net.connect(Number(port), host);
+    sock.setEncoding('utf8');
+    const c = { sock, dead: '' };
+    sock.on('error', (e) => (c.dead = e.message));
+    sock.on('close', () => (c.dead = c.dead || 'closed'));
+    await new Promise((r) => { sock.once('connect', r); sock.once('error', r); });
+    conns.push(c);
+  }
+  console.log('held ' + JSON.stringify(await Promise.all(conns.map(request))));
+  readline.createInterface({ input: process.stdin }).on('line', async () => {
+    console.log('round ' + JSON.stringify(await Promise.all(conns.map(request))));
+  });
+})();
+`;
+
+export interface HeldConnections {
+  /** What each connection answered when it was opened. */
+  first: string[];
+  /** Sends one more request on every connection; returns each body (or "error: …"). */
+  round(): Promise<string[]>;
+}
+
+/** Opens `n` persistent HTTP connections from `ns` and keeps them for later rounds (killed on teardown). */
+export async function holdConnections(
+  h: Netns,
+  ns: string,
+  host: string,
+  port: number,
+  n: number,
+): Promise<HeldConnections> {
+  const p = h.spawn(ns, process.execPath, ['-e', HELD, host, String(port), String(n)]);
+  const first = JSON.parse((await p.waitFor(/held .*\n/, 20_000)).slice(5)) as string[];
+  let rounds = 0;
+  return {
+    first,
+    async round() {
+      rounds++;
+      p.child.stdin!.write('\n');
+      const all = await p.waitFor(new RegExp(`(?:round .*\\n){${rounds}}`), 20_000);
+      const last = all.trim().split('\n').pop()!;
+      return JSON.parse(last.slice(6)) as string[];
+    },
+  };
+}

@@ -253,7 +253,12 @@ export class Netns {
       const http = require('node:http');
       const name = process.argv[1];
       const srv = http.createServer((req, res) => {
-        res.writeHead(200, { 'content-type': 'text/plain', 'x-peer': req.socket.remoteAddress });
+        // An explicit length keeps keep-alive replies unchunked, simple for raw-socket clients.
+        res.writeHead(200, {
+          'content-type': 'text/plain',
+          'content-length': Buffer.byteLength(name),
+          'x-peer': req.socket.remoteAddress,
+        });
         res.end(name);
       });
       srv.keepAliveTimeout = 60000;

@@ -15,7 +15,9 @@ export interface Topology {
   clientIP: string;
   podPort: number;
   bridge: string;
+  /** The node-side and client-side names of the client's link. */
   clientLink: string;
+  clientIf: string;
 }
 
 export const POD_SUBNET = '10.240.0.0/24';
@@ -50,5 +52,6 @@ export async function buildTopology(h: Netns, opts: { pods: number; podPort?: nu
     podPort,
     bridge,
     clientLink: link.a,
+    clientIf: link.b,
   };
 }
