@@ -137,6 +137,8 @@ export class EtcdStore implements Store {
     this.client = new Etcd3({
       hosts: options.endpoints,
       dialTimeout: requestTimeoutMs,
+      // Large listings exceed gRPC's 4 MiB default (10,000 pods is ~9 MB); Kubernetes lifts the limit the same way.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
       faultHandling: { host: () => passthrough as never, global: passthrough as never },
     });

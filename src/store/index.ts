@@ -12,6 +12,8 @@ export interface OpenStoreOptions {
   backend?: StoreBackend;
   /** For sqlite: the directory holding state.db. Default './data'. */
   dataDir?: string;
+  /** For sqlite: 'normal' (default) survives a process crash; 'full' also survives power loss, at a cost. */
+  sqliteSynchronous?: 'normal' | 'full';
   /** For etcd: client URLs, e.g. ['http://127.0.0.1:2379']. */
   etcdEndpoints?: string[];
   compaction?: Partial<CompactionPolicy>;
@@ -29,6 +31,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   if (backend === 'sqlite') {
     return openSqliteStore({
       dataDir: options.dataDir ?? './data',
+      synchronous: options.sqliteSynchronous,
       compaction: options.compaction,
       compactIntervalMs: options.compactIntervalMs,
       watchBufferLimit: options.watchBufferLimit,
