@@ -7,6 +7,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   apiserver: { summary: 'run the API server alone', load: () => import('./apiserver.js') },
   up: { summary: 'run the all-in-one control plane (API server, later scheduler, controllers, nodes)', load: () => import('./up.js') },
   bench: { summary: 'run a benchmark (store | api | scheduler | proxy)', load: () => import('./bench.js') },
+  scheduler: { summary: 'run the scheduler daemon (kube-scheduler default profile)', load: () => import('./scheduler.js') },
   // one line per command, e.g.  up: { summary: '…', load: () => import('./up.js') },
 };
 

@@ -1,0 +1,319 @@
+// The scheduler daemon: informers feed nodes, pods and workloads into one engine per profile; pending pods go
+// through the scheduling queue in batches; decisions are bound through pods/binding, failures reported with a
+// FailedScheduling event and the PodScheduled=False condition, successes with a Scheduled event.
+import { randomBytes } from 'node:crypto';
+import { isStatusError } from '../../api/status.js';
+import { createInformer, type Informer, type InformerOptions } from '../../client/informer.js';
+import type { Client, KubeObject, ResourceAddress } from '../../client/types.js';
+import { createScheduler, type Scheduler } from '../embed.js';
+import type { Node, Pod, Profile, Workload } from '../types.js';
+import { SchedulingQueue, type QueuedPod } from './queue.js';
+
+const core = (resource: string, namespace?: string): ResourceAddress => ({
+  group: '',
+  version: 'v1',
+  resource,
+  namespace,
+});
+const apps = (resource: string): ResourceAddress => ({ group: 'apps', version: 'v1', resource });
+
+export type InformerFactory = <T extends KubeObject>(
+  client: Client,
+  res: ResourceAddress,
+  opts?: InformerOptions<T>,
+) => Informer<T>;
+
+export interface DaemonOptions {
+  client: Client;
+  profiles: Profile[];
+  engine?: 'wasm' | 'ts';
+  seed?: number;
+  /** Pods scheduled per engine call (each still sees the previous ones). */
+  batchSize?: number;
+  informerFactory?: InformerFactory;
+  queue?: SchedulingQueue;
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+type PodObject = Pod & KubeObject & { metadata?: Pod['metadata'] & { uid?: string } };
+
+function keyOf(pod: Pod): string {
+  return `${pod.metadata?.namespace || 'default'}/${pod.metadata?.name}`;
+}
+
+function isTerminal(pod: Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+export class SchedulerDaemon {
+  private readonly engines = new Map<string, Scheduler>();
+  /** Pods placed by this scheduler whose binding the informer has not shown yet (upstream's assumed pods). */
+  private readonly assumed = new Set<string>();
+  private readonly informers: Informer<KubeObject>[] = [];
+  readonly queue: SchedulingQueue;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  /** Counters for tests and metrics. */
+  readonly stats = { scheduled: 0, unschedulable: 0, bindErrors: 0 };
+
+  constructor(private readonly o: DaemonOptions) {
+    this.queue = o.queue ?? new SchedulingQueue({ now: o.now });
+    this.log = o.log ?? (() => {});
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Creates the engines, starts informers (initial lists complete), then the scheduling loop. */
+  async start(): Promise<void> {
+    for (const profile of this.o.profiles)
+      this.engines.set(
+        profile.schedulerName,
+        await createScheduler({ profile, seed: this.o.seed, engine: this.o.engine }),
+      );
+    const factory: InformerFactory = this.o.informerFactory ?? createInformer;
+    const nodes = factory<Node & KubeObject>(this.o.client, core('nodes'));
+    nodes
+      .onAdd((n) => this.onNode(n))
+      .onUpdate((_o, n) => this.onNode(n))
+      .onDelete((n) => this.each((e) => e.removeNode(n.metadata!.name!)));
+    // Finished pods hold no resources (the upstream scheduler's informer filters them the same way).
+    const pods = factory<PodObject>(this.o.client, core('pods'), {
+      fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+    });
+    pods
+      .onAdd((p) => this.onPod(p))
+      .onUpdate((_o, p) => this.onPod(p))
+      .onDelete((p) => this.onPodDelete(p));
+    const workloadInformers: [ResourceAddress, Workload['kind']][] = [
+      [core('services'), 'Service'],
+      [core('replicationcontrollers'), 'ReplicationController'],
+      [apps('replicasets'), 'ReplicaSet'],
+      [apps('statefulsets'), 'StatefulSet'],
+    ];
+    const workloads = workloadInformers.map(([res, kind]) => {
+      const inf = factory<KubeObject>(this.o.client, res);
+      const upsert = (obj: KubeObject) => {
+        const w = toWorkload(kind, obj);
+        if (w) this.each((e) => e.upsertWorkload(w));
+        else this.each((e) => e.removeWorkload(kind, obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
+      };
+      inf
+        .onAdd(upsert)
+        .onUpdate((_o, n) => upsert(n))
+        .onDelete((obj) =>
+          this.each((e) => e.removeWorkload(kind, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '')),
+        );
+      return inf;
+    });
+    this.informers.push(nodes as Informer<KubeObject>, pods as Informer<KubeObject>, ...workloads);
+    // Nodes and workloads first, so the first pods are scheduled against a complete picture.
+    await Promise.all([nodes.start(), ...workloads.map((w) => w.start())]);
+    await pods.start();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.queue.wake();
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    for (const inf of this.informers) inf.stop();
+    await this.loop;
+    for (const e of this.engines.values()) await e.close();
+  }
+
+  private each(fn: (e: Scheduler) => void): void {
+    for (const e of this.engines.values()) fn(e);
+  }
+
+  private onNode(n: Node): void {
+    this.each((e) => e.upsertNode(n));
+    this.queue.moveAllUnschedulable();
+  }
+
+  private onPod(p: PodObject): void {
+    if (isTerminal(p)) {
+      this.onPodDelete(p);
+      return;
+    }
+    if (p.spec?.nodeName) {
+      this.assumed.delete(keyOf(p));
+      this.each((e) => e.upsertPod(p));
+      this.queue.delete(keyOf(p));
+      this.queue.moveAllUnschedulable();
+      return;
+    }
+    // A pod we placed but whose binding is not visible yet keeps its assumed place.
+    if (this.assumed.has(keyOf(p))) return;
+    const ns = p.metadata?.namespace || 'default';
+    this.each((e) => e.removePod(ns, p.metadata!.name!));
+    const schedulerName = p.spec?.schedulerName || 'default-scheduler';
+    if (!this.engines.has(schedulerName) || p.metadata?.deletionTimestamp) return;
+    this.queue.add(p);
+  }
+
+  private onPodDelete(p: Pod): void {
+    this.assumed.delete(keyOf(p));
+    const ns = p.metadata?.namespace || 'default';
+    this.each((e) => e.removePod(ns, p.metadata!.name!));
+    this.queue.delete(keyOf(p));
+    this.queue.moveAllUnschedulable();
+  }
+
+  private armBackoffTimer(): void {
+    const at = this.queue.nextBackoffAt();
+    if (at === undefined || this.backoffTimer) return;
+    this.backoffTimer = setTimeout(
+      () => {
+        this.backoffTimer = undefined;
+        this.queue.flush();
+        this.queue.wake();
+        this.armBackoffTimer();
+      },
+      Math.max(0, at - this.now()),
+    );
+    this.backoffTimer.unref();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      this.armBackoffTimer();
+      await this.queue.waitForWork();
+      if (signal.aborted) break;
+      const batch = this.queue.popBatch(this.o.batchSize ?? 64);
+      if (batch.length === 0) continue;
+      try {
+        await this.scheduleBatch(batch);
+      } catch (err) {
+        this.log(`scheduler: batch failed: ${(err as Error).message}`);
+        for (const qp of batch) this.queue.markFailed(qp);
+      }
+    }
+  }
+
+  private async scheduleBatch(batch: QueuedPod[]): Promise<void> {
+    // Pods of one profile go to that profile's engine together, in queue order.
+    const byProfile = new Map<string, QueuedPod[]>();
+    for (const qp of batch) {
+      const name = qp.pod.spec?.schedulerName || 'default-scheduler';
+      byProfile.set(name, [...(byProfile.get(name) ?? []), qp]);
+    }
+    const binds: Promise<void>[] = [];
+    for (const [name, pods] of byProfile) {
+      const engine = this.engines.get(name)!;
+      const results = await engine.schedule(pods.map((qp) => qp.pod));
+      results.forEach((r, i) => {
+        const qp = pods[i]!;
+        if (r.node !== undefined) binds.push(this.bind(engine, qp, r.node, name));
+        else binds.push(this.reportUnschedulable(qp, r.reasons?.[0] ?? 'no fit', name));
+      });
+    }
+    await Promise.all(binds);
+  }
+
+  private async bind(engine: Scheduler, qp: QueuedPod, node: string, schedulerName: string): Promise<void> {
+    const pod = qp.pod as PodObject;
+    const ns = pod.metadata?.namespace || 'default';
+    const name = pod.metadata!.name!;
+    this.assumed.add(qp.key);
+    try {
+      await this.o.client.create(
+        core('pods', ns),
+        {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name, namespace: ns, ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) },
+          target: { apiVersion: 'v1', kind: 'Node', name: node },
+        },
+        { subresource: 'binding', name },
+      );
+    } catch (err) {
+      // The engine assumed the placement; undo it and retry after backoff (a pod bound elsewhere is done).
+      this.assumed.delete(qp.key);
+      engine.removePod(ns, name);
+      if (isStatusError(err) && (err.code === 404 || err.code === 409)) {
+        this.queue.done(qp.key);
+        return;
+      }
+      this.stats.bindErrors++;
+      this.log(`scheduler: binding ${qp.key} to ${node} failed: ${(err as Error).message}`);
+      this.queue.markFailed(qp);
+      return;
+    }
+    this.queue.done(qp.key);
+    this.stats.scheduled++;
+    await this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node}`, schedulerName);
+  }
+
+  private async reportUnschedulable(qp: QueuedPod, message: string, schedulerName: string): Promise<void> {
+    this.stats.unschedulable++;
+    this.queue.markUnschedulable(qp);
+    const pod = qp.pod as PodObject;
+    const ns = pod.metadata?.namespace || 'default';
+    const name = pod.metadata!.name!;
+    await this.event(pod, 'Warning', 'FailedScheduling', message, schedulerName);
+    try {
+      await this.o.client.patch(
+        core('pods', ns),
+        name,
+        {
+          status: {
+            conditions: [
+              {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: 'Unschedulable',
+                message,
+                lastProbeTime: null,
+                lastTransitionTime: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              },
+            ],
+          },
+        },
+        { subresource: 'status', type: 'strategic' },
+      );
+    } catch (err) {
+      this.log(`scheduler: updating PodScheduled of ${qp.key} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async event(pod: PodObject, type: string, reason: string, message: string, component: string) {
+    const ns = pod.metadata?.namespace || 'default';
+    const name = pod.metadata!.name!;
+    const time = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    try {
+      await this.o.client.create(core('events', ns), {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace: ns },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name, uid: pod.metadata?.uid },
+        reason,
+        message,
+        type,
+        source: { component },
+        reportingComponent: component,
+        firstTimestamp: time,
+        lastTimestamp: time,
+        count: 1,
+      });
+    } catch (err) {
+      this.log(`scheduler: recording ${reason} event for ${ns}/${name} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Service / controller objects → the selector default spreading uses; undefined when it has none. */
+export function toWorkload(kind: Workload['kind'], obj: KubeObject): Workload | undefined {
+  const spec = (obj.spec ?? {}) as { selector?: unknown };
+  const namespace = obj.metadata?.namespace ?? 'default';
+  const name = obj.metadata?.name ?? '';
+  if (!spec.selector || typeof spec.selector !== 'object') return undefined;
+  const selector =
+    kind === 'Service' || kind === 'ReplicationController'
+      ? { matchLabels: spec.selector as Record<string, string> }
+      : (spec.selector as Workload['selector']);
+  return { kind, namespace, name, selector };
+}

@@ -1,0 +1,130 @@
+// The scheduler daemon against an in-memory API: pending pods get bound, an unschedulable pod gets a
+// FailedScheduling event and PodScheduled=False and is bound once a fitting node appears, failed bindings retry.
+import t from 'tap';
+import { SchedulerDaemon } from '../../../src/scheduler/daemon/daemon.js';
+import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
+import { resolveProfile } from '../../../src/scheduler/profile.js';
+import { FakeCluster } from './fake-cluster.js';
+
+const nodes = { group: '', version: 'v1', resource: 'nodes' };
+const pods = { group: '', version: 'v1', resource: 'pods', namespace: 'default' };
+const events = { group: '', version: 'v1', resource: 'events', namespace: 'default' };
+
+function node(name: string, cpu: string) {
+  const res = { cpu, memory: '8Gi', pods: '110' };
+  return {
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    status: { capacity: res, allocatable: res },
+  };
+}
+
+function pod(name: string, cpu: string, extra: object = {}) {
+  return {
+    metadata: { name, namespace: 'default' },
+    spec: { containers: [{ name: 'c', resources: { requests: { cpu } } }], ...extra },
+    status: { phase: 'Pending' },
+  };
+}
+
+/** Polls until cond() holds; bounded so a broken daemon fails the test instead of hanging it. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function nodeOf(cluster: FakeCluster, name: string): string | undefined {
+  return (cluster.find(pods, name)?.spec as { nodeName?: string } | undefined)?.nodeName;
+}
+
+async function startDaemon(cluster: FakeCluster) {
+  const daemon = new SchedulerDaemon({
+    client: cluster.client(),
+    profiles: [resolveProfile()],
+    engine: 'ts',
+    informerFactory: cluster.informerFactory(),
+    queue: new SchedulingQueue({ initialBackoffMs: 20, maxBackoffMs: 100 }),
+  });
+  await daemon.start();
+  return daemon;
+}
+
+t.test('binds pending pods and records Scheduled events', async (t) => {
+  const cluster = new FakeCluster();
+  cluster.put(nodes, node('n1', '1'));
+  cluster.put(nodes, node('n2', '1'));
+  cluster.put(pods, pod('before', '600m'));
+  const daemon = await startDaemon(cluster);
+  t.teardown(() => daemon.stop());
+  cluster.put(pods, pod('after', '600m'));
+  await until(() => !!nodeOf(cluster, 'before') && !!nodeOf(cluster, 'after'), 'both pods bound');
+  t.not(nodeOf(cluster, 'before'), nodeOf(cluster, 'after'), 'each 600m pod needs its own 1-cpu node');
+  const scheduled = cluster.list(events).filter((e) => e.reason === 'Scheduled');
+  t.equal(scheduled.length, 2);
+  t.match(scheduled.map((e) => e.message).sort(), [
+    /^Successfully assigned default\/after to n[12]$/,
+    /^Successfully assigned default\/before to n[12]$/,
+  ]);
+  // Pods of another scheduler are left alone.
+  cluster.put(pods, pod('other', '100m', { schedulerName: 'someone-else' }));
+  cluster.put(pods, pod('mine', '100m'));
+  await until(() => !!nodeOf(cluster, 'mine'), 'mine bound');
+  t.equal(nodeOf(cluster, 'other'), undefined);
+});
+
+t.test('unschedulable pod: FailedScheduling, PodScheduled=False, then bound when a node fits', async (t) => {
+  const cluster = new FakeCluster();
+  cluster.put(nodes, node('small', '1'));
+  const daemon = await startDaemon(cluster);
+  t.teardown(() => daemon.stop());
+  cluster.put(pods, pod('big', '3'));
+  await until(() => cluster.list(events).some((e) => e.reason === 'FailedScheduling'), 'FailedScheduling event');
+  const ev = cluster.list(events).find((e) => e.reason === 'FailedScheduling')!;
+  t.equal(ev.type, 'Warning');
+  t.equal(ev.message, '0/1 nodes are available: 1 Insufficient cpu.');
+  t.same((ev.involvedObject as { name: string }).name, 'big');
+  await until(
+    () => !!((cluster.find(pods, 'big')?.status as { conditions?: { type: string }[] })?.conditions ?? []).length,
+    'PodScheduled condition',
+  );
+  const cond = (cluster.find(pods, 'big')!.status as { conditions: { type: string; status: string; reason: string }[] })
+    .conditions[0]!;
+  t.match(cond, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable' });
+  t.equal(nodeOf(cluster, 'big'), undefined);
+  cluster.put(nodes, node('large', '4'));
+  await until(() => nodeOf(cluster, 'big') === 'large', 'big bound to the new node');
+  t.pass('bound after the node event');
+});
+
+t.test('a failed binding is undone in the engine and retried', async (t) => {
+  const cluster = new FakeCluster();
+  cluster.put(nodes, node('n1', '1'));
+  cluster.failBindings = 2;
+  const daemon = await startDaemon(cluster);
+  t.teardown(() => daemon.stop());
+  cluster.put(pods, pod('p', '900m'));
+  await until(() => nodeOf(cluster, 'p') === 'n1', 'p bound after retries');
+  t.equal(cluster.bindCalls, 3, 'two injected failures, then success');
+  t.equal(daemon.stats.bindErrors, 2);
+  // Had the failed attempts stayed assumed, the node's cpu would look used up and this pod would not fit.
+  cluster.remove(pods, 'p');
+  cluster.put(pods, pod('q', '900m'));
+  await until(() => nodeOf(cluster, 'q') === 'n1', 'q bound');
+});
+
+t.test('deleting a pod frees its node for a parked pod', async (t) => {
+  const cluster = new FakeCluster();
+  cluster.put(nodes, node('n1', '1'));
+  const daemon = await startDaemon(cluster);
+  t.teardown(() => daemon.stop());
+  cluster.put(pods, pod('first', '800m'));
+  await until(() => nodeOf(cluster, 'first') === 'n1', 'first bound');
+  cluster.put(pods, pod('second', '800m'));
+  await until(() => daemon.stats.unschedulable > 0, 'second parked');
+  t.equal(nodeOf(cluster, 'second'), undefined);
+  cluster.remove(pods, 'first');
+  await until(() => nodeOf(cluster, 'second') === 'n1', 'second bound after the delete');
+  t.pass();
+});
