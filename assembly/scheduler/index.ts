@@ -296,21 +296,79 @@ function fmix32(x: u32): u32 {
   return h;
 }
 
-/** Among the nodes of a bitset, the one with the highest key fmix32(salt ^ nodeHash); equal keys: lower name rank. */
-function bestOfBitset(bits: usize, words: i32, salt: u32): i32 {
+/** The scalar twin of bestOfBitset (same result; kept to measure what SIMD buys and to test against). */
+export function bestOfBitsetScalar(bits: usize, words: i32, salt: u32): i32 {
   let best: i32 = -1;
   let bestKey: u32 = 0;
-  let bestRank: i32 = 0;
   for (let w = 0; w < words; w++) {
     let word = load<u32>(bits + ((<usize>w) << 2));
     while (word != 0) {
       const n = (w << 5) + <i32>ctz(word);
       word &= word - 1;
       const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
-      if (best < 0 || key > bestKey || (key == bestKey && arrI(rankPtr, n) < bestRank)) {
+      if (beatsBest(key, n, best, bestKey)) {
         best = n;
         bestKey = key;
-        bestRank = arrI(rankPtr, n);
+      }
+    }
+  }
+  return best;
+}
+
+/** Scalar tie-break step: does node n (key) beat the current best? */
+function beatsBest(key: u32, n: i32, best: i32, bestKey: u32): bool {
+  return best < 0 || key > bestKey || (key == bestKey && arrI(rankPtr, n) < arrI(rankPtr, best));
+}
+
+/**
+ * Among the nodes of a bitset, the one with the highest key fmix32(salt ^ nodeHash); equal keys: lower name rank.
+ * Dense words hash four nodes per SIMD step and only drop to scalar code for lanes that could beat the best so far
+ * (which happens O(log n) times for random keys); sparse words are walked bit by bit.
+ */
+export function bestOfBitset(bits: usize, words: i32, salt: u32): i32 {
+  let best: i32 = -1;
+  let bestKey: u32 = 0;
+  const saltV = i32x4.splat(salt);
+  const laneBits = i32x4(1, 2, 4, 8);
+  const zero = i32x4.splat(0);
+  const c1 = i32x4.splat(0x85ebca6b);
+  const c2 = i32x4.splat(0xc2b2ae35);
+  for (let w = 0; w < words; w++) {
+    let word = load<u32>(bits + ((<usize>w) << 2));
+    if (word == 0) continue;
+    if (popcnt(word) <= 6) {
+      while (word != 0) {
+        const n = (w << 5) + <i32>ctz(word);
+        word &= word - 1;
+        const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
+        if (beatsBest(key, n, best, bestKey)) {
+          best = n;
+          bestKey = key;
+        }
+      }
+      continue;
+    }
+    for (let j = 0; j < 8; j++) {
+      const nib = (word >> ((<u32>j) << 2)) & 0xf;
+      if (nib == 0) continue;
+      const n0 = (w << 5) + (j << 2);
+      let h = v128.xor(v128.load(hashPtr + ((<usize>n0) << 2)), saltV);
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      h = i32x4.mul(h, c1);
+      h = v128.xor(h, i32x4.shr_u(h, 13));
+      h = i32x4.mul(h, c2);
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      const member = i32x4.ne(v128.and(i32x4.splat(nib), laneBits), zero);
+      const masked = v128.and(h, member);
+      if (best >= 0 && !v128.any_true(i32x4.ge_u(masked, i32x4.splat(bestKey)))) continue;
+      for (let k = 0; k < 4; k++) {
+        if ((nib & (1 << k)) == 0) continue;
+        const n = n0 + k;
+        const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
+        if (beatsBest(key, n, best, bestKey)) {
+          best = n;
+          bestKey = key;
+        }
       }
     }
   }
