@@ -7,3 +7,8 @@ export { createScheduler } from './scheduler/embed.js';
 export type { Scheduler, SchedulerOptions } from './scheduler/embed.js';
 export { defaultProfile } from './scheduler/types.js';
 export type { Engine, Explanation, Profile, ScheduleResult, Workload } from './scheduler/types.js';
+export { ClusterRecords } from './proxy/dns/records.js';
+export { DnsServer } from './proxy/dns/server.js';
+export type { DnsServerOptions } from './proxy/dns/server.js';
+export { podResolvConf, renderResolvConf, parseResolvConf } from './proxy/dns/resolvconf.js';
+export { NodeNetlink } from './proxy/node/rtnl.js';

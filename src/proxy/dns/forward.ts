@@ -25,7 +25,10 @@ function askUdp(query: Buffer, up: Upstream, timeoutMs: number): Promise<Buffer 
     // A fresh socket per query: a random source port, and replies to other queries can't be confused.
     const sock = createSocket(isIP(up.host) === 6 ? 'udp6' : 'udp4');
     const id = query.readUInt16BE(0);
+    let finished = false;
     const done = (reply: Buffer | undefined) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       sock.close();
       resolve(reply);
@@ -37,7 +40,11 @@ function askUdp(query: Buffer, up: Upstream, timeoutMs: number): Promise<Buffer 
       if (rinfo.address !== up.host || rinfo.port !== up.port || msg.length < 12 || msg.readUInt16BE(0) !== id) return;
       done(msg);
     });
-    sock.send(query, up.port, up.host, (err) => err && done(undefined));
+    try {
+      sock.send(query, up.port, up.host, (err) => err && done(undefined));
+    } catch {
+      done(undefined);
+    }
   });
 }
 

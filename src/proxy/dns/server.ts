@@ -76,9 +76,14 @@ export class DnsServer {
       udp.removeAllListeners('error');
       udp.on('error', () => undefined); // a send error on one reply must not take the server down
       udp.on('message', (msg, rinfo) => {
-        void this.handle(msg, 'udp').then((reply) => {
-          if (reply) udp.send(reply, rinfo.port, rinfo.address);
-        });
+        this.handle(msg, 'udp')
+          .then((reply) => {
+            // The socket may have closed while a forwarded query was out; send() would throw then.
+            if (reply && this.udp === udp) udp.send(reply, rinfo.port, rinfo.address);
+          })
+          .catch(() => {
+            this.stats.servfail++;
+          });
       });
       this.udp = udp;
       this.tcp = tcp;
@@ -91,9 +96,11 @@ export class DnsServer {
   }
 
   async close(): Promise<void> {
+    const udp = this.udp;
+    this.udp = undefined;
     for (const c of this.conns) c.destroy();
     await Promise.all([
-      new Promise<void>((res) => (this.udp ? this.udp.close(() => res()) : res())),
+      new Promise<void>((res) => (udp ? udp.close(() => res()) : res())),
       new Promise<void>((res) => (this.tcp ? this.tcp.close(() => res()) : res())),
     ]);
   }
@@ -114,7 +121,7 @@ export class DnsServer {
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
         chain = chain.then(async () => {
-          const reply = await this.handle(msg, 'tcp');
+          const reply = await this.handle(msg, 'tcp').catch(() => undefined);
           if (!reply) return void conn.destroy();
           if (conn.destroyed) return;
           const head = Buffer.alloc(2);

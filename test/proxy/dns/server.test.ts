@@ -222,3 +222,31 @@ t.test('large headless answers are truncated over UDP and complete over TCP', as
   const tcp = await tcpQuery(port, 'big.ns.svc.cluster.local', 'A');
   t.equal(tcp.answers?.length, 100);
 });
+
+t.test('closing while a forwarded query is out does not crash', async (t) => {
+  const silent = createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+  const srv = new DnsServer({
+    records: new ClusterRecords(),
+    upstreams: [`127.0.0.1:${silent.address().port}`],
+    forwardTimeoutMs: 300,
+  });
+  const port = await srv.start();
+  const pending = udpRaw(
+    port,
+    dnsPacket.encode({ type: 'query', id: 5, questions: [{ name: 'example.com', type: 'A' }] }),
+    800,
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  await srv.close();
+  t.equal(await pending, undefined, 'no reply after close');
+  await new Promise((r) => setTimeout(r, 400)); // the forward times out after close
+  silent.close();
+  t.pass('process still alive');
+});
+
+t.test('bad upstream specs are refused with a clear error', (t) => {
+  t.throws(() => new DnsServer({ records: new ClusterRecords(), upstreams: ['not-an-ip'] }), /not an IP address/);
+  t.throws(() => new DnsServer({ records: new ClusterRecords(), upstreams: ['10.0.0.1:99999'] }), /bad port/);
+  t.end();
+});
