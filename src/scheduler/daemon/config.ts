@@ -1,7 +1,7 @@
 // KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) file loading: profiles with plugin enable/disable,
 // weights and plugin args become skiff Profiles; leaderElection settings come along. Unknown plugins are errors.
 import { readFileSync } from 'node:fs';
-import yaml from 'js-yaml';
+import * as yaml from 'js-yaml';
 import { resolveProfile } from '../profile.js';
 import {
   defaultProfile,
