@@ -116,7 +116,8 @@ export class EtcdStore implements Store {
   private readonly retryTimeoutMs: number;
   private readonly log: (line: string) => void;
   private readonly reach: Reachability;
-  private readonly watchers = new Set<EtcdWatch>();
+  private readonly upstreams = new Set<EtcdUpstream>();
+  private readonly homes = new Map<WatchStream, EtcdUpstream>();
   private readonly samples: { at: number; revision: number }[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private compactRevision = 0;
@@ -290,17 +291,38 @@ export class EtcdStore implements Store {
     return result;
   }
 
+  /**
+   * Store watchers share etcd watch streams: a watcher joins an existing stream on the same prefix when that stream
+   * has not yet passed the watcher's start (so it will deliver everything the watcher needs, and the watcher's own
+   * revision floor drops what is older). Otherwise it gets a stream of its own, starting at its revision. This keeps
+   * etcd and this process from encoding and decoding every event once per watcher.
+   */
   watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Watch {
     if (this.closed) throw new StoreError('Closed', 'store is closed');
-    const w = new EtcdWatch(this, prefix, Math.max(0, afterRevision), handlers, this.watchBufferLimit, () =>
-      this.watchers.delete(w),
-    );
-    this.watchers.add(w);
-    w.connect();
-    return w.stream;
+    const after = Math.max(0, afterRevision);
+    const stream = new WatchStream(handlers, after, this.watchBufferLimit, () => {
+      this.homes.get(stream)?.unsubscribe(stream);
+      this.homes.delete(stream);
+    });
+    this.home(stream, prefix);
+    return stream;
   }
 
-  /** @internal Opens a raw etcd watch stream (one per watcher), reporting reachability like any other call. */
+  /** @internal Attaches a watcher to a stream that can serve it from its last revision on, creating one if needed. */
+  home(stream: WatchStream, prefix: string): void {
+    let upstream = [...this.upstreams].find((u) => u.prefix === prefix && u.canServe(stream.lastRevision));
+    if (!upstream) {
+      const created: EtcdUpstream = new EtcdUpstream(this, prefix, stream.lastRevision, () =>
+        this.upstreams.delete(created),
+      );
+      this.upstreams.add(created);
+      upstream = created;
+    }
+    this.homes.set(stream, upstream);
+    upstream.subscribe(stream);
+  }
+
+  /** @internal Opens a raw etcd watch stream. */
   async openWatchStream(): Promise<IDuplexStream<IWatchRequest, IWatchResponse>> {
     return this.client.watchClient.watch();
   }
@@ -338,34 +360,60 @@ export class EtcdStore implements Store {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    for (const w of [...this.watchers]) w.stream.fail(new StoreError('Closed', 'store closed'));
+    for (const u of [...this.upstreams]) u.fail(new StoreError('Closed', 'store closed'));
     this.client.close();
   }
 }
 
-/** One store watch over one etcd watch stream; reconnects from the last delivered revision after outages. */
-class EtcdWatch {
-  readonly stream: WatchStream;
+/** One etcd watch stream on a prefix, fanned out to the store watchers it serves; resumes after outages. */
+class EtcdUpstream {
+  private readonly subscribers = new Set<WatchStream>();
   private raw?: IDuplexStream<IWatchRequest, IWatchResponse>;
   private delay = MIN_BACKOFF_MS;
+  private done = false;
+  /** The last revision this stream has delivered (or its start minus one). */
+  private lastRevision: number;
 
   constructor(
     private readonly store: EtcdStore,
-    private readonly prefix: string,
+    readonly prefix: string,
     afterRevision: number,
-    handlers: WatchHandlers,
-    bufferLimit: number,
-    onClose: () => void,
+    private readonly onEnd: () => void,
   ) {
-    this.stream = new WatchStream(handlers, afterRevision, bufferLimit, () => {
-      onClose();
-      this.raw?.cancel();
-      this.raw = undefined;
-    });
+    this.lastRevision = afterRevision;
+    this.connect();
   }
 
-  connect(): void {
-    if (this.stream.closed || this.store.isClosed) return;
+  /** True when every event after `after` is still to come on this stream. */
+  canServe(after: number): boolean {
+    return !this.done && after >= this.lastRevision;
+  }
+
+  subscribe(stream: WatchStream): void {
+    this.subscribers.add(stream);
+  }
+
+  unsubscribe(stream: WatchStream): void {
+    this.subscribers.delete(stream);
+    if (this.subscribers.size === 0) this.end();
+  }
+
+  /** Ends every subscriber with `err` and drops the stream. */
+  fail(err: StoreError): void {
+    this.end();
+    for (const s of [...this.subscribers]) s.fail(err);
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.raw?.cancel();
+    this.raw = undefined;
+    this.onEnd();
+  }
+
+  private connect(): void {
+    if (this.done || this.store.isClosed) return;
     this.store.openWatchStream().then(
       (raw) => this.attach(raw),
       (err: unknown) => this.retry(err),
@@ -373,7 +421,7 @@ class EtcdWatch {
   }
 
   private attach(raw: IDuplexStream<IWatchRequest, IWatchResponse>): void {
-    if (this.stream.closed) {
+    if (this.done) {
       raw.cancel();
       return;
     }
@@ -393,18 +441,18 @@ class EtcdWatch {
       create_request: {
         key: this.prefix === '' ? Buffer.from([0]) : bytes(this.prefix),
         range_end: rangeEnd(this.prefix),
-        // Resume right after the last revision handed to the consumer: no gap, no duplicate.
-        start_revision: this.stream.lastRevision + 1,
+        // Resume right after the last revision delivered: no gap, no duplicate.
+        start_revision: this.lastRevision + 1,
         prev_kv: true,
       },
     });
   }
 
   private retry(err: unknown): void {
-    if (this.stream.closed || this.store.isClosed) return;
+    if (this.done || this.store.isClosed) return;
     const { error, retry } = classify(err);
-    if (!retry && !(error instanceof StoreError && error.code === 'Unavailable')) {
-      this.stream.fail(error instanceof StoreError ? error : new StoreError('Unavailable', error.message));
+    if (!retry) {
+      this.fail(error instanceof StoreError ? error : new StoreError('Unavailable', error.message));
       return;
     }
     this.store.reachability.failed(error.message);
@@ -414,19 +462,23 @@ class EtcdWatch {
   }
 
   private onResponse(res: IWatchResponse): void {
-    if (this.stream.closed) return;
+    if (this.done) return;
     this.delay = MIN_BACKOFF_MS;
     this.store.reachability.ok();
     const compactRevision = Number(res.compact_revision);
-    if (res.canceled || compactRevision > 0) {
-      this.stream.fail(
-        compactRevision > 0
-          ? new StoreError(
-              'Compacted',
-              `revision ${this.stream.lastRevision} has been compacted (etcd compacted at ${compactRevision})`,
-            )
-          : new StoreError('Unavailable', `etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`),
-      );
+    if (compactRevision > 0) {
+      // Watchers that joined with a later start than this stream's may still be served: move them to a new stream.
+      this.end();
+      for (const s of [...this.subscribers]) {
+        this.subscribers.delete(s);
+        if (s.lastRevision + 1 >= compactRevision) this.store.home(s, this.prefix);
+        else
+          s.fail(new StoreError('Compacted', `revision ${s.lastRevision} has been compacted (at ${compactRevision})`));
+      }
+      return;
+    }
+    if (res.canceled) {
+      this.fail(new StoreError('Unavailable', `etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`));
       return;
     }
     if (!res.events || res.events.length === 0) return;
@@ -449,7 +501,8 @@ class EtcdWatch {
       }
       return { type: 'put', revision: kv.modRevision, kv, ...(prevKv ? { prevKv } : {}) };
     });
-    this.stream.push(events);
+    this.lastRevision = events[events.length - 1]!.revision;
+    for (const s of [...this.subscribers]) s.push(events);
   }
 }
 
