@@ -4,7 +4,7 @@ import { Skip, type CycleContext } from '../../src/scheduler/framework.js';
 import { resolveProfile } from '../../src/scheduler/profile.js';
 import { scorePlugins } from '../../src/scheduler/plugins/index.js';
 import { PodInfo, Snapshot } from '../../src/scheduler/snapshot.js';
-import type { Container, Node, Pod, Profile, ScorePluginName } from '../../src/scheduler/types.js';
+import type { Container, Node, Pod, Profile, ScorePluginName, Workload } from '../../src/scheduler/types.js';
 
 let counter = 0;
 
@@ -52,10 +52,14 @@ export function runScore(
   existing: Pod[] = [],
   profile: Partial<Profile> = {},
   normalize = true,
+  failedNodes: Node[] = [],
+  workloads: Workload[] = [],
 ): number[] | undefined {
-  const snapshot = snapshotOf(nodes, existing);
+  const snapshot = snapshotOf([...nodes, ...failedNodes], existing);
+  for (const w of workloads) snapshot.workloads.set(`${w.kind}/${w.namespace}/${w.name}`, w);
   const ctx: CycleContext = { pod: new PodInfo(pod), snapshot, profile: resolveProfile(profile) };
   const p = scorePlugins[plugin];
+  // Only `nodes` passed the filters; failedNodes exist in the cluster but are not scored (as upstream's tests).
   const infos = nodes.map((n) => snapshot.node(n.metadata!.name!)!);
   const state = p.preScore(ctx, infos);
   if (state === Skip) return undefined;
