@@ -3,6 +3,7 @@ export * as quantity from './api/quantity.js';
 export * as selectors from './api/selectors.js';
 export { StatusError } from './api/status.js';
 export type { Store, KeyValue, WatchEvent } from './store/types.js';
+export { openStore, parseStoreFlags, StoreError } from './store/index.js';
 export { createScheduler } from './scheduler/embed.js';
 export type { Scheduler, SchedulerOptions } from './scheduler/embed.js';
 export { defaultProfile } from './scheduler/types.js';
