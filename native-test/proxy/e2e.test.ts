@@ -13,6 +13,8 @@ import { BACKENDS } from '../lib/fixtures/dataplanes.js';
 const proxyChild = fileURLToPath(new URL('../lib/fixtures/proxy-child.ts', import.meta.url));
 const dnsChild = fileURLToPath(new URL('../lib/fixtures/dns-child.ts', import.meta.url));
 
+t.setTimeout(900_000); // three data planes, each with bounded load phases
+
 const PODS = 4;
 const NODE = 'node-a';
 const WEB_IP = '10.96.0.100';
