@@ -1,0 +1,256 @@
+// `skiff bench api`: API server throughput over real HTTP(S) against a separate server process — 64 concurrent
+// clients create 10,000 pods while 100 watchers receive every event, then one list of them all.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface Options {
+  pods: number;
+  clients: number;
+  watchers: number;
+  json: boolean;
+  insecure: boolean;
+  /** Use an already running server (its data dir holds tokens.csv and pki/). */
+  server?: string;
+  data?: string;
+}
+
+function parse(argv: string[]): Options {
+  const o: Options = { pods: 10_000, clients: 64, watchers: 100, json: false, insecure: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const num = () => {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer`);
+      return n;
+    };
+    if (a === '--json') o.json = true;
+    else if (a === '--pods') o.pods = num();
+    else if (a === '--clients') o.clients = num();
+    else if (a === '--watchers') o.watchers = num();
+    else if (a === '--insecure-http') o.insecure = true;
+    else if (a === '--server') o.server = argv[++i];
+    else if (a === '--data') o.data = argv[++i];
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Starts `skiff apiserver` in its own process so client load does not share its event loop. */
+async function startServer(dataDir: string, insecure: boolean): Promise<{ child: ChildProcess; url: string }> {
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'skiff.js');
+  const args = [bin, 'apiserver', '--data', dataDir, '--port', '0', ...(insecure ? ['--insecure-http'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error('apiserver did not become ready in 60 s')), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready at (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`apiserver exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+interface Client {
+  request(method: string, path: string, body?: string): Promise<{ status: number; body: string }>;
+  stream(path: string, onData: (chunk: string) => void): http.ClientRequest;
+}
+
+function makeClient(url: string, token: string, ca: string | undefined, sockets: number): Client {
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  const agent = secure
+    ? new https.Agent({ keepAlive: true, maxSockets: sockets, ca })
+    : new http.Agent({ keepAlive: true, maxSockets: sockets });
+  const mod = secure ? https : http;
+  const base = { hostname: u.hostname, port: u.port, agent, headers: { authorization: `Bearer ${token}` } };
+  return {
+    request(method, path, body) {
+      return new Promise((resolve, reject) => {
+        const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        const req = mod.request({ ...base, method, path, headers }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    stream(path, onData) {
+      const streamAgent = secure ? new https.Agent({ keepAlive: false, ca }) : new http.Agent({ keepAlive: false });
+      const req = mod.request({ ...base, agent: streamAgent, method: 'GET', path }, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', onData);
+      });
+      req.on('error', () => {});
+      req.end();
+      return req;
+    },
+  };
+}
+
+function podBody(name: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'bench' } },
+    spec: {
+      containers: [{ name: 'c', image: 'busybox:1.36', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+    },
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let o: Options;
+  try {
+    o = parse(argv);
+  } catch (e) {
+    process.stderr.write(`skiff bench api: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (o.server && !o.data) {
+    process.stderr.write('skiff bench api: --server needs --data DIR (for tokens.csv and pki/ca.crt)\n');
+    return 2;
+  }
+  const dir = o.data ?? mkdtempSync(join(tmpdir(), 'skiff-bench-api-'));
+  const { child, url } = o.server ? { child: undefined, url: o.server } : await startServer(dir, o.insecure);
+  try {
+    const token = readFileSync(join(dir, 'tokens.csv'), 'utf8').split(',')[0]!;
+    const ca = url.startsWith('http:') ? undefined : readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8');
+    const client = makeClient(url, token, ca, o.clients);
+    const ns = 'bench';
+    const created = await client.request(
+      'POST',
+      '/api/v1/namespaces',
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
+    );
+    if (created.status !== 201) throw new Error(`namespace create failed: ${created.status} ${created.body}`);
+    const startRv = (JSON.parse(created.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+
+    // Watchers: each counts pod events and records when each pod's ADDED arrives.
+    const ackAt = new Map<string, number>();
+    const watchLatencies: number[] = [];
+    const pendingLatency = new Map<string, number[]>();
+    let eventsSeen = 0;
+    const perWatcher = new Array<number>(o.watchers).fill(0);
+    let allSeen: () => void = () => {};
+    const allSeenP = new Promise<void>((r) => (allSeen = r));
+    const watches: http.ClientRequest[] = [];
+    for (let w = 0; w < o.watchers; w++) {
+      let rest = '';
+      watches.push(
+        client.stream(`/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${startRv}`, (chunk) => {
+          const now = performance.now();
+          const text = rest + chunk;
+          let start = 0;
+          for (;;) {
+            const nl = text.indexOf('\n', start);
+            if (nl < 0) break;
+            const i = text.indexOf('"name":"', start);
+            if (i >= 0 && i < nl && text.startsWith('{"type":"ADDED"', start)) {
+              const name = text.slice(i + 8, text.indexOf('"', i + 8));
+              const acked = ackAt.get(name);
+              if (acked !== undefined) watchLatencies.push(Math.max(0, now - acked));
+              else {
+                let l = pendingLatency.get(name);
+                if (!l) pendingLatency.set(name, (l = []));
+                l.push(now);
+              }
+              eventsSeen++;
+              if (++perWatcher[w]! === o.pods && perWatcher.every((n) => n >= o.pods)) allSeen();
+            }
+            start = nl + 1;
+          }
+          rest = text.slice(start);
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+
+    // Creates: `clients` workers pull from one counter.
+    const createLatencies: number[] = [];
+    let next = 0;
+    let failures = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: o.clients }, async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= o.pods) return;
+          const name = `p-${i}`;
+          const s = performance.now();
+          const r = await client.request('POST', `/api/v1/namespaces/${ns}/pods`, podBody(name));
+          const e = performance.now();
+          if (r.status !== 201) {
+            failures++;
+            if (failures < 5) process.stderr.write(`create ${name}: ${r.status} ${r.body.slice(0, 200)}\n`);
+            continue;
+          }
+          createLatencies.push(e - s);
+          ackAt.set(name, e);
+          const early = pendingLatency.get(name);
+          if (early) {
+            for (const _ of early) watchLatencies.push(0);
+            pendingLatency.delete(name);
+          }
+        }
+      }),
+    );
+    const createSeconds = (performance.now() - t0) / 1000;
+    const wait = await Promise.race([
+      allSeenP.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 60_000)),
+    ]);
+    for (const w of watches) w.destroy();
+
+    const l0 = performance.now();
+    const list = await client.request('GET', `/api/v1/namespaces/${ns}/pods`);
+    const list10kMs = performance.now() - l0;
+    const listed = (JSON.parse(list.body) as { items: unknown[] }).items.length;
+
+    createLatencies.sort((a, b) => a - b);
+    watchLatencies.sort((a, b) => a - b);
+    const result = {
+      createsPerSec: round((o.pods - failures) / createSeconds),
+      createP99Ms: round(percentile(createLatencies, 99)),
+      list10kMs: round(list10kMs),
+      watchP99Ms: round(percentile(watchLatencies, 99)),
+    };
+    const lines = [
+      `pods created: ${o.pods - failures}/${o.pods} by ${o.clients} clients in ${round(createSeconds)} s (${result.createsPerSec}/s)`,
+      `create latency p50 ${round(percentile(createLatencies, 50))} ms, p99 ${result.createP99Ms} ms`,
+      `watch: ${o.watchers} watchers, ${eventsSeen} events${wait ? '' : ' (INCOMPLETE after 60 s)'}; delivery after ack p50 ${round(percentile(watchLatencies, 50))} ms, p99 ${result.watchP99Ms} ms`,
+      `list of ${listed} pods: ${result.list10kMs} ms (${(list.body.length / 1048576).toFixed(1)} MiB)`,
+      `transport: ${url.startsWith('https') ? 'HTTPS' : 'HTTP'}, store: sqlite`,
+    ];
+    for (const l of lines) process.stdout.write(`${l}\n`);
+    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    return failures === 0 && wait && listed === o.pods ? 0 : 1;
+  } finally {
+    if (child) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
