@@ -8,7 +8,7 @@ import {
   type IDuplexStream,
   type IWatchRequest,
 } from 'etcd3';
-import { decodeContinue, encodeContinue, keyAfter, prefixEnd } from './keys.js';
+import { assertWritable, decodeContinue, encodeContinue, keyAfter, prefixEnd } from './keys.js';
 import { compactionPolicy, compactionTarget, DEFAULT_COMPACT_INTERVAL_MS } from './policy.js';
 import { DEFAULT_WATCH_BUFFER, WatchStream } from './watch-stream.js';
 import {
@@ -202,6 +202,7 @@ export class EtcdStore implements Store {
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
+    assertWritable(key, value);
     const k = bytes(key);
     const res = await this.call(() =>
       this.client.kv.txn({
@@ -219,6 +220,7 @@ export class EtcdStore implements Store {
   }
 
   async update(key: string, value: string, expectedRevision?: number): Promise<KeyValue> {
+    assertWritable(key, value);
     const k = bytes(key);
     const guard: ICompare =
       expectedRevision === undefined
@@ -237,6 +239,7 @@ export class EtcdStore implements Store {
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
+    assertWritable(key);
     const k = bytes(key);
     const guard: ICompare =
       expectedRevision === undefined

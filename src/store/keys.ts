@@ -63,3 +63,9 @@ export function keyAfter(key: string): string {
 export function inRange(key: string, prefix: string, end: string | undefined): boolean {
   return key.startsWith(prefix) && (end === undefined || key < end);
 }
+
+/** Rejects keys and values a backend could not store faithfully (etcd refuses empty keys; values must be text). */
+export function assertWritable(key: unknown, value?: unknown): void {
+  if (typeof key !== 'string' || key.length === 0) throw new TypeError('store key must be a non-empty string');
+  if (value !== undefined && typeof value !== 'string') throw new TypeError(`store value for ${key} must be a string`);
+}

@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeContinue, encodeContinue, keyAfter, prefixEnd, inRange } from './keys.js';
+import { assertWritable, decodeContinue, encodeContinue, keyAfter, prefixEnd, inRange } from './keys.js';
 import { compactionPolicy, compactionTarget, DEFAULT_COMPACT_INTERVAL_MS } from './policy.js';
 import { DEFAULT_WATCH_BUFFER, WatchStream } from './watch-stream.js';
 import {
@@ -450,6 +450,11 @@ export class SqliteStore implements Store {
 
   private enqueue(op: WriteOp): Promise<KeyValue> {
     if (this.closed) return Promise.reject(new StoreError('Closed', 'store is closed'));
+    try {
+      assertWritable(op.key, op.kind === 'delete' ? undefined : op.value);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return new Promise<KeyValue>((resolve, reject) => {
       this.pending.push({ op, resolve, reject });
       if (!this.flushScheduled) {

@@ -118,6 +118,9 @@ export function conformance(t: Test, backend: string, open: StoreFactory): void 
     const b = await store.create(`${p}b`, 'ünïcödé ✓ \u0000 bytes');
     t.ok(b.modRevision > a.modRevision, 'revisions grow across keys');
     t.equal((await store.get(`${p}b`))!.value, 'ünïcödé ✓ \u0000 bytes', 'values round-trip byte for byte');
+    await t.rejects(store.create('', 'x'), /non-empty string/, 'an empty key is refused');
+    await t.rejects(store.update(`${p}a`, 42 as never), /must be a string/, 'a non-string value is refused');
+    t.same(await store.get(`${p}a`), a, 'refused writes change nothing');
   });
 
   withStore('update: compare-and-swap on the last-write revision', async (t, store, p) => {
