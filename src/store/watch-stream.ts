@@ -10,6 +10,8 @@ export class WatchStream implements Watch {
   private busy = false;
   private scheduled = false;
   private done = false;
+  /** Set by close(): after it, not even a pending error is reported. */
+  private closedByConsumer = false;
   /** Revision of the last event queued; later pushes at or below it are dropped so nothing is delivered twice. */
   lastRevision: number;
 
@@ -42,7 +44,7 @@ export class WatchStream implements Watch {
       this.fail(
         new StoreError(
           'Compacted',
-          `watcher fell behind: more than ${this.maxBuffered} undelivered events (last delivered revision unknown to the store); relist and watch again`,
+          `watcher fell behind: more than ${this.maxBuffered} events waiting for delivery; relist and watch again`,
         ),
       );
       return;
@@ -59,10 +61,14 @@ export class WatchStream implements Watch {
   fail(err: StoreError): void {
     if (this.done) return;
     this.finish();
-    queueMicrotask(() => this.handlers.onError(err));
+    // Asynchronously, so a store never calls back into a consumer from inside that consumer's own call.
+    queueMicrotask(() => {
+      if (!this.closedByConsumer) this.handlers.onError(err);
+    });
   }
 
   close(): void {
+    this.closedByConsumer = true;
     if (this.done) return;
     this.finish();
   }
