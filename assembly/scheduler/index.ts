@@ -432,6 +432,22 @@ export function scanClass(c: usize, salt: u32): i32 {
   return best;
 }
 
+/** Filters only: fills C_FAIL for every slot (-1 absent) and returns the number of feasible nodes. */
+export function filterClass(c: usize): i32 {
+  const fail = gp(c, C_FAIL);
+  let feasible: i32 = 0;
+  for (let n = 0; n < nCap; n++) {
+    if (!present(n)) {
+      setI(fail, n, -1);
+      continue;
+    }
+    const f = failure(c, n);
+    setI(fail, n, f);
+    if (f == 0) feasible++;
+  }
+  return feasible;
+}
+
 // ---- incremental index ----------------------------------------------------------------------------------------------
 
 function words(): i32 {

@@ -72,6 +72,7 @@ export interface SchedulerKernels {
   fitScore(c: number, n: number): number;
   balancedScore(c: number, n: number): number;
   scanClass(c: number, salt: number): number;
+  filterClass(c: number): number;
   rebuildIndex(c: number): void;
   refreshNode(c: number, n: number): number;
   bestIndexed(c: number, salt: number): number;

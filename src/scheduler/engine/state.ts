@@ -8,13 +8,12 @@
 //   (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity) and the static raw scores (TaintToleration,
 //   NodeAffinity, ImageLocality), by calling the reference plugins so the two engines share one rule.
 // - Per pod, only for pods whose outcome depends on other pods' labels (spread constraints, pod (anti-)affinity,
-//   or any placed pod with affinity): PodTopologySpread and InterPodAffinity through the reference plugins over a
-//   mirror snapshot, feeding the Wasm full scan.
+//   or any placed pod with affinity): PodTopologySpread and InterPodAffinity on incrementally kept counts
+//   (pod-relations.ts), feeding the Wasm full scan.
 import { Skip, type CycleContext } from '../framework.js';
 import { ErrNoNodesAvailable, fitErrorMessage } from '../message.js';
 import { filterPlugins, scorePlugins } from '../plugins/index.js';
 import { ErrReasonPorts } from '../plugins/node-ports.js';
-import { defaultSelector } from '../plugins/pod-topology-spread.js';
 import { isExtendedResourceName, isScalarResourceName, podRequests } from '../resources.js';
 import { PodInfo, Snapshot, type HostPort, type NodeInfo } from '../snapshot.js';
 import { podTieSalt } from '../tiebreak.js';
@@ -22,6 +21,7 @@ import type { Explanation, FilterPluginName, Pod, Profile, ScorePluginName } fro
 import { loadWasm, type WasmInstance } from '../../wasm/loader.js';
 import { Arena, C, CLASS_BYTES, FIXED_SLOTS, MAX_SLOTS, SLOT_PODS, type SchedulerKernels } from './layout.js';
 import type { FlatClass, FlatNode, Op } from './messages.js';
+import { PodRelations } from './pod-relations.js';
 
 const STATIC_FILTERS: ReadonlySet<FilterPluginName> = new Set([
   'NodeUnschedulable',
@@ -105,9 +105,9 @@ export class EngineState {
   readonly #placements = new Map<string, { classId: number; slot: number }>();
   readonly #portsBySlot = new Map<number, HostPort[]>();
   #placedWithAffinity = 0;
-  /** The reference snapshot: nodes always; placed pods only once a pod-dependent decision needed them. */
+  /** The reference snapshot's node side (static plugins read NodeInfo, ImageLocality the image counts). */
   readonly #snapshot = new Snapshot();
-  #mirror = false;
+  readonly #relations: PodRelations;
 
   // index maintenance
   readonly #headers: Header[] = [];
@@ -117,6 +117,7 @@ export class EngineState {
 
   constructor(profile: Profile, seed: number) {
     this.#profile = profile;
+    this.#relations = new PodRelations(profile, this.#snapshot, () => this.#nodes);
     this.#seed = seed >>> 0;
     this.wasm = loadWasm<SchedulerKernels>('scheduler');
     this.#k = this.wasm.exports;
@@ -229,7 +230,6 @@ export class EngineState {
   #upsertNode(flat: FlatNode): void {
     const slot = flat.slot;
     this.#ensureSlot(slot);
-    // The snapshot's NodeInfo (it also holds the mirror's pods, which the pod-dependent plugins read).
     this.#snapshot.upsertNode(flat.node);
     const info = this.#snapshot.node(flat.node.metadata!.name!)!;
     const v = this.wasm.views;
@@ -244,6 +244,7 @@ export class EngineState {
     v.i32[this.#presentPtr / 4 + slot] = 1;
     this.#nodes[slot] = info;
     this.#slotNames[slot] = info.name;
+    this.#relations.nodesChanged();
     this.#ranksDirty = true;
     this.#epoch++;
   }
@@ -254,6 +255,7 @@ export class EngineState {
     this.#nodes[slot] = undefined;
     this.wasm.views.i32[this.#presentPtr / 4 + slot] = 0;
     this.#snapshot.removeNode(info.name);
+    this.#relations.nodesChanged();
     this.#ranksDirty = true;
     this.#epoch++;
   }
@@ -295,22 +297,13 @@ export class EngineState {
       hasDefaultSelector: false,
       histOverflow: false,
     });
+    this.#relations.defineClass(this.#classes.get(flat.id)!);
   }
 
   #class(id: number): ClassState {
     const cls = this.#classes.get(id);
     if (!cls) throw new Error(`unknown pod class ${id}`);
     return cls;
-  }
-
-  #placedPodInfo(cls: ClassState, key: string, nodeName: string): PodInfo {
-    const slash = key.indexOf('/');
-    const pod: Pod = {
-      ...cls.info.pod,
-      metadata: { ...cls.info.pod.metadata, namespace: key.slice(0, slash), name: key.slice(slash + 1) },
-      spec: { ...cls.info.pod.spec!, nodeName },
-    };
-    return new PodInfo(pod);
   }
 
   /** Node name of every slot handed out (also for pods placed on nodes not known yet). */
@@ -331,7 +324,7 @@ export class EngineState {
       list.push(...cls.info.hostPorts);
     }
     if (cls.info.hasAffinity) this.#placedWithAffinity++;
-    if (this.#mirror) this.#snapshot.upsertPod(this.#placedPodInfo(cls, key, this.#slotNames[slot]!));
+    this.#relations.place(slot, cls, 1);
     this.#log.push(slot);
   }
 
@@ -346,7 +339,7 @@ export class EngineState {
       for (const p of cls.info.hostPorts) list.splice(list.indexOf(p), 1);
     }
     if (cls.info.hasAffinity) this.#placedWithAffinity--;
-    if (this.#mirror) this.#snapshot.removePod(key);
+    this.#relations.place(old.slot, cls, -1);
     this.#log.push(old.slot);
   }
 
@@ -612,8 +605,7 @@ export class EngineState {
     cls.indexed = false;
     cls.logPos = this.#logBase + this.#log.length;
     if (cls.defaultSelectorEpoch !== this.#epoch) {
-      cls.hasDefaultSelector =
-        this.#snapshot.workloads.size > 0 && defaultSelector(cls.info, this.#snapshot.workloads.values()).length > 0;
+      cls.hasDefaultSelector = this.#relations.hasSpreadConstraints(cls.info);
       cls.defaultSelectorEpoch = this.#epoch;
     }
     // Classes whose raw scores do not fit the histograms are scanned per pod instead of indexed.
@@ -690,13 +682,8 @@ export class EngineState {
     }
   }
 
-  /** Fills EXTRA_STATUS/EXTRA_SCORE with the pod-dependent plugins (reference code over the mirror snapshot). */
+  /** Fills EXTRA_STATUS/EXTRA_SCORE with PodTopologySpread and InterPodAffinity (pod-relations.ts). */
   #podDependentPass(cls: ClassState, h: Header, salt: number): PodDependentResult {
-    if (!this.#mirror) {
-      for (const [key, p] of this.#placements)
-        this.#snapshot.upsertPod(this.#placedPodInfo(this.#class(p.classId), key, this.#slotNames[p.slot]!));
-      this.#mirror = true;
-    }
     const v = this.wasm.views;
     const ptr = h.ptr;
     this.#refreshPorts(cls, h, undefined);
@@ -704,48 +691,46 @@ export class EngineState {
     const xs = v.i32[(ptr + C.EXTRA_SCORE) / 4]! / 4;
     const fail = v.i32[(ptr + C.FAIL) / 4]! / 4;
     v.i32.fill(0, xs, xs + this.#nCap);
-    this.#k.scanClass(ptr, salt);
-    const ctx = this.#ctx(cls);
+    this.#k.filterClass(ptr);
     const reasons = new Map<number, string[]>();
+    // Current first failure per node (0 = passes so far); the two plugins run in profile order where nothing
+    // earlier failed, exactly like the framework's per-node loop.
+    const cur = new Int32Array(this.#nCap);
+    const present: number[] = [];
+    for (let n = 0; n < this.#nCap; n++)
+      if (this.#nodes[n]) {
+        present.push(n);
+        cur[n] = v.i32[fail + n]! & 0xff;
+      }
     const filters = POD_DEPENDENT_FILTERS.filter((f) => this.#filterCode.has(f)).sort(
       (a, b) => this.#filterCode.get(a)! - this.#filterCode.get(b)!,
     );
-    const states = filters.map((f) => filterPlugins[f].preFilter(ctx).state);
-    const feasible: number[] = [];
-    for (let n = 0; n < this.#nCap; n++) {
-      const node = this.#nodes[n];
-      if (!node) continue;
-      let f = v.i32[fail + n]! & 0xff;
-      for (let i = 0; i < filters.length; i++) {
-        const code = this.#filterCode.get(filters[i]!)!;
-        if (f !== 0 && f < code) break;
-        const r = filterPlugins[filters[i]!].filter(ctx, states[i], node);
-        if (r) {
-          reasons.set(n, r);
-          const prev = v.i32[es + n]!;
-          v.i32[es + n] = prev === 0 || code < prev ? code : prev;
-          f = code;
-          break;
-        }
+    for (const f of filters) {
+      const code = this.#filterCode.get(f)!;
+      const candidates = present.filter((n) => cur[n] === 0 || cur[n]! > code);
+      const failed = new Map<number, string[]>();
+      if (f === 'PodTopologySpread') this.#relations.spreadFilter(cls.info, candidates, failed);
+      else this.#relations.affinityFilter(cls.info, candidates, failed);
+      for (const [n, r] of failed) {
+        cur[n] = code;
+        reasons.set(n, r);
+        const prev = v.i32[es + n]!;
+        v.i32[es + n] = prev === 0 || code < prev ? code : prev;
       }
-      if (f === 0) feasible.push(n);
     }
-    // Scores of the pod-dependent plugins over the final feasible nodes (in name order, as the reference).
+    // Scores over the final feasible nodes, in name order as the reference passes them.
     this.#updateRanks();
     const rank = this.#rankPtr / 4;
-    feasible.sort((a, b) => v.i32[rank + a]! - v.i32[rank + b]!);
-    const infos = feasible.map((n) => this.#nodes[n]!);
+    const feasible = present.filter((n) => cur[n] === 0).sort((a, b) => v.i32[rank + a]! - v.i32[rank + b]!);
     const pluginScores = new Map<ScorePluginName, number[]>();
     for (const name of POD_DEPENDENT_SCORES) {
       if (!this.#weights.has(name)) continue;
-      const plugin = scorePlugins[name];
-      const state = feasible.length > 0 ? plugin.preScore(ctx, infos) : Skip;
-      let scores: number[];
-      if (state === Skip) scores = new Array<number>(feasible.length).fill(0);
-      else {
-        scores = infos.map((node) => plugin.score(ctx, state, node));
-        plugin.normalize?.(ctx, state, infos, scores);
-      }
+      const scores =
+        (feasible.length === 0
+          ? undefined
+          : name === 'PodTopologySpread'
+            ? this.#relations.spreadScores(cls.info, feasible)
+            : this.#relations.affinityScores(cls.info, feasible)) ?? new Array<number>(feasible.length).fill(0);
       pluginScores.set(name, scores);
       const w = this.#weights.get(name)!;
       feasible.forEach((n, i) => (v.i32[xs + n] += w * scores[i]!));

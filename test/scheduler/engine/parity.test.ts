@@ -3,10 +3,11 @@
 import t from 'tap';
 import { ReferenceEngine } from '../../../src/scheduler/reference.js';
 import { createWasmEngine } from '../../../src/scheduler/engine/index.js';
-import { defaultProfile, type Engine, type Profile } from '../../../src/scheduler/types.js';
+import { defaultProfile, type Engine, type Pod, type Profile } from '../../../src/scheduler/types.js';
 import { Gen, genNode, genPod, genWorkload } from './generate.js';
 
 const CASES = Number(process.env.SKIFF_PARITY_CASES ?? 10_000);
+const FIRST = Number(process.env.SKIFF_PARITY_FIRST ?? 0);
 
 function profileFor(g: Gen): Profile {
   const p: Profile = structuredClone(defaultProfile);
@@ -58,7 +59,7 @@ t.test(`${CASES} generated clusters give identical schedule and explain results`
   let mismatches = 0;
   let decisions = 0;
   let scheduled = 0;
-  for (let c = 0; c < CASES && mismatches < 3; c++) {
+  for (let c = FIRST; c < FIRST + CASES && mismatches < 3; c++) {
     const g = new Gen(0x5eed0000 + c);
     const profile = profileFor(g);
     const seed = g.int(0, 0xffffffff);
@@ -95,7 +96,7 @@ t.test(`${CASES} generated clusters give identical schedule and explain results`
     }
     const probe = genPod(g, 'probe', names, opt);
     if (!(await check('explain', (e) => e.explain(probe)))) continue;
-    const batch = [];
+    const batch: Pod[] = [];
     for (let i = g.int(1, 8); i > 0; i--) batch.push(genPod(g, `p-${i}`, names, opt));
     let ok = await check('schedule', async (e) => {
       const r = await e.schedule(batch);
@@ -116,7 +117,7 @@ t.test(`${CASES} generated clusters give identical schedule and explain results`
       const n = genNode(g, g.pick(names), tiny);
       await check('update node', (e) => e.upsertNode(n));
     }
-    const batch2 = [];
+    const batch2: Pod[] = [];
     for (let i = g.int(1, 6); i > 0; i--) batch2.push(genPod(g, `q-${i}`, names, opt));
     ok = await check('schedule 2', async (e) => {
       const r = await e.schedule(batch2);
