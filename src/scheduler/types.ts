@@ -128,12 +128,14 @@ export interface PodSpec {
   overhead?: ResourceList;
   schedulerName?: string;
   priority?: number;
+  /** "Never" keeps the pod from preempting others (DefaultPreemption). */
+  preemptionPolicy?: string;
 }
 
 export interface Pod {
   metadata?: ObjectMeta;
   spec?: PodSpec;
-  status?: { phase?: string };
+  status?: { phase?: string; nominatedNodeName?: string; startTime?: Date | string };
 }
 
 export interface Node {

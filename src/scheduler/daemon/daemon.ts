@@ -7,6 +7,7 @@ import { createInformer, type Informer, type InformerOptions } from '../../clien
 import type { Client, KubeObject, ResourceAddress } from '../../client/types.js';
 import { createScheduler, type Scheduler } from '../embed.js';
 import type { Node, Pod, Profile, Workload } from '../types.js';
+import { preempt } from './preemption.js';
 import { SchedulingQueue, type QueuedPod } from './queue.js';
 
 const core = (resource: string, namespace?: string): ResourceAddress => ({
@@ -51,6 +52,7 @@ export class SchedulerDaemon {
   /** Pods placed by this scheduler whose binding the informer has not shown yet (upstream's assumed pods). */
   private readonly assumed = new Set<string>();
   private readonly informers: Informer<KubeObject>[] = [];
+  private podInformer: Informer<PodObject> | undefined;
   readonly queue: SchedulingQueue;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
@@ -58,7 +60,7 @@ export class SchedulerDaemon {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   /** Counters for tests and metrics. */
-  readonly stats = { scheduled: 0, unschedulable: 0, bindErrors: 0 };
+  readonly stats = { scheduled: 0, unschedulable: 0, bindErrors: 0, preemptions: 0 };
 
   constructor(private readonly o: DaemonOptions) {
     this.queue = o.queue ?? new SchedulingQueue({ now: o.now });
@@ -108,6 +110,7 @@ export class SchedulerDaemon {
         );
       return inf;
     });
+    this.podInformer = pods;
     this.informers.push(nodes as Informer<KubeObject>, pods as Informer<KubeObject>, ...workloads);
     // Nodes and workloads first, so the first pods are scheduled against a complete picture.
     await Promise.all([nodes.start(), ...workloads.map((w) => w.start())]);
@@ -202,16 +205,71 @@ export class SchedulerDaemon {
       byProfile.set(name, [...(byProfile.get(name) ?? []), qp]);
     }
     const binds: Promise<void>[] = [];
+    const failed: [Scheduler, QueuedPod, string, string][] = [];
     for (const [name, pods] of byProfile) {
       const engine = this.engines.get(name)!;
       const results = await engine.schedule(pods.map((qp) => qp.pod));
       results.forEach((r, i) => {
         const qp = pods[i]!;
         if (r.node !== undefined) binds.push(this.bind(engine, qp, r.node, name));
-        else binds.push(this.reportUnschedulable(qp, r.reasons?.[0] ?? 'no fit', name));
+        else failed.push([engine, qp, r.reasons?.[0] ?? 'no fit', name]);
       });
     }
+    // Preemption changes the engine while it works, so unschedulable pods are handled one at a time.
+    for (const [engine, qp, message, name] of failed) await this.handleUnschedulable(engine, qp, message, name);
     await Promise.all(binds);
+  }
+
+  /** PostFilter: try DefaultPreemption, then report the failure (and the nomination, if any). */
+  private async handleUnschedulable(engine: Scheduler, qp: QueuedPod, message: string, schedulerName: string) {
+    let full = message;
+    try {
+      const why = await engine.explain(qp.pod);
+      if (why.node === undefined && Object.keys(why.filtered).length > 0) {
+        const byNode = new Map<string, Pod[]>();
+        for (const p of this.podInformer?.list() ?? []) {
+          const n = p.spec?.nodeName;
+          if (n) byNode.set(n, [...(byNode.get(n) ?? []), p]);
+        }
+        const result = await preempt(engine, qp.pod, why, (n) => byNode.get(n) ?? []);
+        if (result.node !== undefined) await this.evict(qp, result.node, result.victims, schedulerName);
+        else if (result.message) full = `${message} ${result.message}`;
+      }
+    } catch (err) {
+      this.log(`scheduler: preemption for ${qp.key} failed: ${(err as Error).message}`);
+    }
+    await this.reportUnschedulable(qp, full, schedulerName);
+  }
+
+  /** Nominates the node for the preemptor and deletes the victims gracefully. */
+  private async evict(qp: QueuedPod, node: string, victims: Pod[], schedulerName: string): Promise<void> {
+    this.stats.preemptions++;
+    const pod = qp.pod as PodObject;
+    const ns = pod.metadata?.namespace || 'default';
+    try {
+      await this.o.client.patch(
+        core('pods', ns),
+        pod.metadata!.name!,
+        { status: { nominatedNodeName: node } },
+        {
+          subresource: 'status',
+          type: 'strategic',
+        },
+      );
+    } catch (err) {
+      this.log(`scheduler: nominating ${node} for ${qp.key} failed: ${(err as Error).message}`);
+    }
+    const by = pod.metadata?.uid ?? qp.key;
+    for (const v of victims as PodObject[]) {
+      const vns = v.metadata?.namespace || 'default';
+      await this.event(v, 'Normal', 'Preempted', `Preempted by pod ${by} on node ${node}`, schedulerName);
+      try {
+        await this.o.client.delete(core('pods', vns), v.metadata!.name!, {});
+      } catch (err) {
+        if (!(isStatusError(err) && err.code === 404))
+          this.log(`scheduler: deleting victim ${vns}/${v.metadata?.name} failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   private async bind(engine: Scheduler, qp: QueuedPod, node: string, schedulerName: string): Promise<void> {

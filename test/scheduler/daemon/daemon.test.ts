@@ -83,7 +83,11 @@ t.test('unschedulable pod: FailedScheduling, PodScheduled=False, then bound when
   await until(() => cluster.list(events).some((e) => e.reason === 'FailedScheduling'), 'FailedScheduling event');
   const ev = cluster.list(events).find((e) => e.reason === 'FailedScheduling')!;
   t.equal(ev.type, 'Warning');
-  t.equal(ev.message, '0/1 nodes are available: 1 Insufficient cpu.');
+  // As kube-scheduler with DefaultPreemption: the filter reasons, then why preemption did not help.
+  t.equal(
+    ev.message,
+    '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+  );
   t.same((ev.involvedObject as { name: string }).name, 'big');
   await until(
     () => !!((cluster.find(pods, 'big')?.status as { conditions?: { type: string }[] })?.conditions ?? []).length,

@@ -112,7 +112,8 @@ export class FakeCluster {
           ...(status.conditions ?? []).filter((c) => !incoming.some((i) => i.type === c.type)),
           ...incoming,
         ];
-        return this.put(res, { ...cur, status: { ...status, conditions } }) as T;
+        const rest = (patch as { status: Record<string, unknown> }).status;
+        return this.put(res, { ...cur, status: { ...status, ...rest, conditions } }) as T;
       },
       delete: async <T>(res: ResourceAddress, name: string) => {
         this.remove(res, name);
@@ -176,6 +177,7 @@ export class FakeCluster {
         list: () => [...cache.values()],
         byNamespace: (ns) => [...cache.values()].filter((o) => o.metadata?.namespace === ns),
         byIndex: () => [],
+        relists: 0,
       };
       return inf;
     };
