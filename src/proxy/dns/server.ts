@@ -21,6 +21,8 @@ export interface DnsServerOptions {
   forwardTimeoutMs?: number;
   /** Forwarded queries in flight at once; more get SERVFAIL rather than piling up. */
   maxInflightForwards?: number;
+  /** Open TCP connections at once; more are closed on arrival (clients fall back to retrying). */
+  maxTcpConnections?: number;
 }
 
 export interface DnsStats {
@@ -106,6 +108,10 @@ export class DnsServer {
   }
 
   private onTcp(conn: Socket): void {
+    if (this.conns.size >= (this.opts.maxTcpConnections ?? 256)) {
+      conn.destroy();
+      return;
+    }
     this.conns.add(conn);
     conn.setTimeout(TCP_IDLE_MS, () => conn.destroy());
     conn.on('close', () => this.conns.delete(conn));

@@ -250,3 +250,30 @@ t.test('bad upstream specs are refused with a clear error', (t) => {
   t.throws(() => new DnsServer({ records: new ClusterRecords(), upstreams: ['10.0.0.1:99999'] }), /bad port/);
   t.end();
 });
+
+t.test('TCP connections beyond the cap are closed; the server keeps answering', async (t) => {
+  const srv = new DnsServer({ records: sampleRecords(), upstreams: [], maxTcpConnections: 2 });
+  const port = await srv.start();
+  const open = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<ReturnType<typeof connect>>((res) => {
+          const c = connect(port, '127.0.0.1', () => res(c));
+        }),
+    ),
+  );
+  t.teardown(async () => {
+    for (const c of open) c.destroy();
+    await srv.close();
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const third = await new Promise<string>((res) => {
+    const c = connect(port, '127.0.0.1');
+    c.on('close', () => res('closed'));
+    c.on('error', () => res('closed'));
+  });
+  t.equal(third, 'closed');
+  for (const c of open) c.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(datas(await tcpQuery(port, 'web.default.svc.cluster.local', 'A')), ['10.96.0.10'], 'a slot freed up');
+});
