@@ -5,12 +5,13 @@ import type { DataPlane, SyncReport } from '../dataplane.js';
 import { TableBuilder, type SlotTable, type TableSpec } from '../lb/tables.js';
 import type { EndpointState, ServicePortState } from '../types.js';
 import type { NftBackend } from './backend.js';
-import { ElementStore, type Contribution } from './elements.js';
+import { ElementStore, type Contribution, type ElementBatch } from './elements.js';
 import {
   dispatchChain,
   dispatchChainOps,
   staticRuleset,
   SETS,
+  SET_LAYOUTS,
   type DispatchKind,
   type RulesetConfig,
 } from './ruleset.js';
@@ -36,14 +37,22 @@ interface PortRecord {
   contributions: Contribution[];
 }
 
-const VERDICT_MAPS = new Set(
-  Object.values(SETS)
-    .filter((s) => s.kind === 'map' && s.value === 'verdict')
-    .map((s) => s.name),
-);
-
 function endpointName(e: EndpointState): string {
   return `${e.ip}:${e.port}`;
+}
+
+/** The map value ("ip . port") of each endpoint of a table, computed once per table rather than per slot. */
+const targetCache = new WeakMap<SlotTable, string[]>();
+function slotTargets(table: SlotTable): string[] {
+  let targets = targetCache.get(table);
+  if (!targets) {
+    targets = table.endpoints.map((e) => {
+      const colon = e.name.lastIndexOf(':');
+      return `${e.name.slice(0, colon)} . ${e.name.slice(colon + 1)}`;
+    });
+    targetCache.set(table, targets);
+  }
+  return targets;
 }
 
 function sameEndpoints(a: readonly EndpointState[], b: readonly EndpointState[]): boolean {
@@ -59,7 +68,7 @@ export class NftablesDataPlane implements DataPlane {
   readonly #nodeIPs: string[];
   readonly #conntrack: ConntrackCleaner | undefined;
   readonly #ports = new Map<string, PortRecord>();
-  readonly #store = new ElementStore(VERDICT_MAPS);
+  readonly #store = new ElementStore();
   readonly #chains = new Set<string>();
   #nodeContributions: Contribution[] = [];
   #ready = false;
@@ -132,9 +141,24 @@ export class NftablesDataPlane implements DataPlane {
       added.push(...contributions);
       records.set(key, { state, contributions });
     }
-    const { deletes, adds, undo } = this.#store.change(removed, added);
-    for (const d of deletes) tx.delete(d);
-    for (const a of adds) tx.add(a);
+    const { deletes, adds, undo } = full
+      ? { deletes: [] as ElementBatch[], adds: this.#store.fill(added), undo: () => this.#store.clear() }
+      : this.#store.change(removed, added);
+    let operations = 0;
+    for (const d of deletes) {
+      tx.delete({ kind: 'elements', set: d.set, keys: d.keys });
+      operations += d.keys.length;
+    }
+    for (const a of adds) {
+      // Sets have no values: their entries are ''.
+      tx.add({
+        kind: 'elements',
+        set: a.set,
+        keys: a.keys,
+        ...(SET_LAYOUTS.get(a.set)?.kind === 'map' ? { values: a.values } : {}),
+      });
+      operations += a.keys.length;
+    }
 
     try {
       if (tx.size > 0) await this.#backend.apply(tx);
@@ -158,7 +182,7 @@ export class NftablesDataPlane implements DataPlane {
       if (!full || before) cleanups.push([before, record?.state ?? null]);
     }
     if (this.#conntrack) await this.#conntrack.clean(cleanups);
-    return { full, operations: deletes.length + adds.length, ms: performance.now() - started };
+    return { full, operations, ms: performance.now() - started };
   }
 
   /** Two tables per live port (cluster, external), computed in one batch; undefined where there is none. */
@@ -209,9 +233,9 @@ export class NftablesDataPlane implements DataPlane {
       const chain = dispatchChain(kind, m);
       needChain(chain, kind, m);
       out.push({ set: SETS.serviceIPs.name, key, value: `goto ${chain}` });
+      const targets = slotTargets(table);
       for (let i = 0; i < m; i++) {
-        const e = table.endpoints[table.slots[i]!]!.name.split(':');
-        out.push({ set: SETS.serviceSlots.name, key: `${key} . ${i}`, value: `${e[0]} . ${e[1]}` });
+        out.push({ set: SETS.serviceSlots.name, key: `${key} . ${i}`, value: targets[table.slots[i]!]! });
       }
       if (masquerade) out.push({ set: SETS.externalMasq.name, key, value: '' });
     };
@@ -234,9 +258,9 @@ export class NftablesDataPlane implements DataPlane {
         const chain = dispatchChain(kind, m);
         needChain(chain, kind, m);
         out.push({ set: SETS.serviceNodePorts.name, key, value: `goto ${chain}` });
+        const targets = slotTargets(external);
         for (let i = 0; i < m; i++) {
-          const e = external.endpoints[external.slots[i]!]!.name.split(':');
-          out.push({ set: SETS.nodePortSlots.name, key: `${key} . ${i}`, value: `${e[0]} . ${e[1]}` });
+          out.push({ set: SETS.nodePortSlots.name, key: `${key} . ${i}`, value: targets[external.slots[i]!]! });
         }
         if (!s.externalPolicyLocal) out.push({ set: SETS.nodePortMasq.name, key, value: '' });
       }

@@ -1,6 +1,5 @@
 // Reference-counted set/map elements: each service port contributes elements; the store turns a change of
 // contributions into the minimal element operations (add on 0→1, delete on 1→0, delete+add on a new value).
-import type { ElementDef } from './transaction.js';
 
 /** One contributed element: set or map name, key components joined by " . ", value text ('' for sets). */
 export interface Contribution {
@@ -14,19 +13,31 @@ interface Entry {
   refs: number;
 }
 
-function toElement(c: Contribution, withValue: boolean, verdict: boolean): ElementDef {
-  const e: ElementDef = { kind: 'element', set: c.set, key: c.key.split(' . ') };
-  if (withValue && c.value !== '') e.value = verdict ? c.value : c.value.split(' . ');
-  return e;
+/** Element operations on one set in bulk form: keys, and values for adds. */
+export interface ElementBatch {
+  set: string;
+  keys: string[];
+  values: string[];
+}
+
+/** Groups (set, key, value) triples into one batch per set, keeping first-seen set order. */
+class Batches {
+  readonly bySet = new Map<string, ElementBatch>();
+  push(set: string, key: string, value: string): void {
+    let b = this.bySet.get(set);
+    if (!b) this.bySet.set(set, (b = { set, keys: [], values: [] }));
+    b.keys.push(key);
+    b.values.push(value);
+  }
+  list(): ElementBatch[] {
+    return [...this.bySet.values()];
+  }
 }
 
 export class ElementStore {
   readonly #sets = new Map<string, Map<string, Entry>>();
   /** Contributions whose key another owner holds with another value (e.g. two services claiming one VIP:port). */
   conflicts = 0;
-
-  /** `verdictMaps`: names of maps whose values are verdicts (kept whole) rather than " . "-joined data. */
-  constructor(readonly verdictMaps: ReadonlySet<string>) {}
 
   #set(name: string): Map<string, Entry> {
     let s = this.#sets.get(name);
@@ -53,7 +64,7 @@ export class ElementStore {
   change(
     removed: readonly Contribution[],
     added: readonly Contribution[],
-  ): { deletes: ElementDef[]; adds: ElementDef[]; undo: () => void } {
+  ): { deletes: ElementBatch[]; adds: ElementBatch[]; undo: () => void } {
     // Effective value of every touched key before the change.
     const before = new Map<string, Map<string, string | undefined>>();
     const remember = (c: Contribution) => {
@@ -87,31 +98,56 @@ export class ElementStore {
         journal.push(() => e.refs--);
       }
     }
-    const deletes: ElementDef[] = [];
-    const adds: ElementDef[] = [];
+    const deletes = new Batches();
+    const adds = new Batches();
     for (const [set, keys] of before) {
       const s = this.#sets.get(set);
       for (const [key, old] of keys) {
         const now = s?.get(key)?.value;
         if (old === now) continue;
-        if (old !== undefined) deletes.push(toElement({ set, key, value: old }, false, false));
-        if (now !== undefined) adds.push(toElement({ set, key, value: now }, true, this.verdictMaps.has(set)));
+        if (old !== undefined) deletes.push(set, key, old);
+        if (now !== undefined) adds.push(set, key, now);
       }
     }
     return {
-      deletes,
-      adds,
+      deletes: deletes.list(),
+      adds: adds.list(),
       undo: () => {
         for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
       },
     };
   }
 
-  /** Every element (for a full resync after the table was rebuilt). */
-  all(): ElementDef[] {
-    const out: ElementDef[] = [];
-    for (const [set, s] of this.#sets)
-      for (const [key, e] of s) out.push(toElement({ set, key, value: e.value }, true, this.verdictMaps.has(set)));
+  /**
+   * The full-sync path: clears the store, takes every contribution and returns one add per element, without the
+   * bookkeeping change() needs for undo (a failed full sync is simply redone from scratch).
+   */
+  fill(added: readonly Contribution[]): ElementBatch[] {
+    this.clear();
+    for (const c of added) {
+      const s = this.#set(c.set);
+      const e = s.get(c.key);
+      if (!e) s.set(c.key, { value: c.value, refs: 1 });
+      else {
+        if (e.value !== c.value) this.conflicts++;
+        e.refs++;
+      }
+    }
+    return this.all();
+  }
+
+  /** Every element, one batch per set (for a full sync after the table was rebuilt). */
+  all(): ElementBatch[] {
+    const out: ElementBatch[] = [];
+    for (const [set, s] of this.#sets) {
+      const keys: string[] = [];
+      const values: string[] = [];
+      for (const [key, e] of s) {
+        keys.push(key);
+        values.push(e.value);
+      }
+      out.push({ set, keys, values });
+    }
     return out;
   }
 

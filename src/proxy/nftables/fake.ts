@@ -197,6 +197,24 @@ function sameDef(a: object, b: object): boolean {
 }
 
 function applyOperation(state: FakeState, { verb, object: o }: Operation): void {
+  if (o.kind === 'elements') {
+    // Bulk form: the same checks as one element at a time.
+    o.keys.forEach((key, i) => {
+      const value = o.values?.[i];
+      const set = state.sets.get(o.set);
+      const verdict = set?.def.kind === 'map' && set.def.value === 'verdict';
+      applyOperation(state, {
+        verb,
+        object: {
+          kind: 'element',
+          set: o.set,
+          key: key.split(' . '),
+          ...(value !== undefined ? { value: verdict ? value : value.split(' . ') } : {}),
+        },
+      });
+    });
+    return;
+  }
   if (o.kind === 'table') {
     if (verb === 'add') state.exists = true;
     else {

@@ -1,7 +1,7 @@
 // The netlink backend: set/map element operations go to the kernel as NFNL batches on a NETLINK_NETFILTER socket
 // (no process start, ~100× cheaper than an nft run for a small change); tables, chains and rules go through
 // `nft -f -`. The socket works in the network namespace of this process.
-import { NfTablesSocket, type ElementOp, type SetLayout } from './nfnetlink.js';
+import { NfTablesSocket, type ElementRun, type SetLayout } from './nfnetlink.js';
 import { runCommand, type NftBackend } from './backend.js';
 import { Transaction, type MapDef, type Operation, type SetDef } from './transaction.js';
 import { SET_LAYOUTS } from './ruleset.js';
@@ -27,9 +27,10 @@ export class NetlinkBackend implements NftBackend {
     const ops = tx.operations;
     let i = 0;
     while (i < ops.length) {
-      const elements = ops[i]!.object.kind === 'element';
+      const isElements = (op: Operation) => op.object.kind === 'element' || op.object.kind === 'elements';
+      const elements = isElements(ops[i]!);
       let j = i;
-      while (j < ops.length && (ops[j]!.object.kind === 'element') === elements) j++;
+      while (j < ops.length && isElements(ops[j]!) === elements) j++;
       const run = ops.slice(i, j);
       if (elements) await this.#elements(tx, run);
       else await this.#nft(tx, run);
@@ -47,16 +48,17 @@ export class NetlinkBackend implements NftBackend {
   }
 
   async #elements(tx: Transaction, run: Operation[]): Promise<void> {
-    const ops: ElementOp[] = run.map((op) => {
-      const e = op.object;
-      if (e.kind !== 'element') throw new Error('unreachable');
+    const runs: ElementRun[] = run.map(({ verb, object: e }) => {
+      if (e.kind !== 'element' && e.kind !== 'elements') throw new Error('unreachable');
       const set = this.#layouts.get(e.set);
       if (!set) throw new Error(`netlink backend: unknown layout of set ${e.set}`);
-      if (op.verb !== 'add' && op.verb !== 'delete') throw new Error(`netlink backend: cannot ${op.verb} elements`);
-      return { op: op.verb, set, key: e.key, ...(e.value !== undefined ? { value: e.value } : {}) };
+      if (verb !== 'add' && verb !== 'delete') throw new Error(`netlink backend: cannot ${verb} elements`);
+      if (e.kind === 'elements') return { op: verb, set, keys: e.keys, ...(e.values ? { values: e.values } : {}) };
+      const value = e.value === undefined ? undefined : typeof e.value === 'string' ? e.value : e.value.join(' . ');
+      return { op: verb, set, keys: [e.key.join(' . ')], ...(value !== undefined ? { values: [value] } : {}) };
     });
     this.#socket ??= new NfTablesSocket();
-    await this.#socket.applyElements(tx.family, tx.table, ops);
+    await this.#socket.applyElements(tx.family, tx.table, runs);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 //
 // Message and attribute numbers are the kernel UAPI's (include/uapi/linux/netfilter/nf_tables.h, nfnetlink.h).
 import { RawNetlinkSocket } from 'netlink';
-import { writeField, type FieldType } from './types.js';
+import { writeJoinedFields, type FieldType } from './types.js';
 
 const NETLINK_NETFILTER = 12;
 const NLMSG_ERROR = 2;
@@ -39,12 +39,15 @@ export interface SetLayout {
   value?: readonly FieldType[] | 'verdict';
 }
 
-/** One element operation: key components, and for maps the value (components, or a verdict like `goto c`). */
-export interface ElementOp {
+/**
+ * Element operations on one set: keys as nft writes them ("10.0.0.1 . tcp . 80"), values likewise or a verdict
+ * text ("goto svc-rand-3") for verdict maps; values only for adds to maps.
+ */
+export interface ElementRun {
   op: 'add' | 'delete';
   set: SetLayout;
-  key: readonly string[];
-  value?: readonly string[] | string;
+  keys: readonly string[];
+  values?: readonly string[];
 }
 
 /** A growable byte buffer with the netlink attribute helpers we need. */
@@ -100,13 +103,10 @@ class Writer {
     this.len += 4;
     this.end(at);
   }
-  fields(type: number, types: readonly FieldType[], values: readonly string[]): void {
-    if (types.length !== values.length) {
-      throw new Error(`element has ${values.length} components, set expects ${types.length}`);
-    }
+  fields(type: number, types: readonly FieldType[], text: string): void {
     const at = this.begin(type);
     this.ensure(types.length * 4);
-    for (let i = 0; i < types.length; i++) this.len = writeField(this.buf, this.len, types[i]!, values[i]!);
+    this.len = writeJoinedFields(this.buf, this.len, types, text);
     this.end(at);
   }
   /** Starts a netlink message header; returns its offset. */
@@ -137,21 +137,23 @@ function parseVerdict(text: string): { code: number; chain?: string } {
 }
 
 /** Encodes one element (NFTA_LIST_ELEM) into the writer. */
-function writeElement(w: Writer, e: ElementOp): void {
+function writeElement(w: Writer, run: ElementRun, k: number): void {
   const el = w.begin(NFTA_LIST_ELEM, true);
   const key = w.begin(NFTA_SET_ELEM_KEY, true);
-  w.fields(NFTA_DATA_VALUE, e.set.key, e.key);
+  w.fields(NFTA_DATA_VALUE, run.set.key, run.keys[k]!);
   w.end(key);
-  if (e.op === 'add' && e.set.value !== undefined) {
+  if (run.op === 'add' && run.set.value !== undefined) {
+    const value = run.values?.[k];
+    if (value === undefined) throw new Error(`element ${run.keys[k]} of map ${run.set.name} needs a value`);
     const data = w.begin(NFTA_SET_ELEM_DATA, true);
-    if (e.set.value === 'verdict') {
-      const v = parseVerdict(String(e.value));
+    if (run.set.value === 'verdict') {
+      const v = parseVerdict(value);
       const nest = w.begin(NFTA_DATA_VERDICT, true);
       w.be32(NFTA_VERDICT_CODE, v.code);
       if (v.chain) w.string(NFTA_VERDICT_CHAIN, v.chain);
       w.end(nest);
     } else {
-      w.fields(NFTA_DATA_VALUE, e.set.value, e.value as readonly string[]);
+      w.fields(NFTA_DATA_VALUE, run.set.value, value);
     }
     w.end(data);
   }
@@ -172,45 +174,50 @@ export interface EncodedBatch {
 }
 
 /**
- * Encodes element operations into batches in order; consecutive operations with the same verb and set share a
- * message. Each batch is atomic in the kernel; a long list spans several batches.
+ * Encodes element runs into batches, in order: a message holds up to ELEMENTS_PER_MESSAGE elements of one run.
+ * Each batch is atomic in the kernel; a long list spans several batches.
  */
 export function encodeElementBatches(
   family: string,
   table: string,
-  ops: readonly ElementOp[],
+  runs: readonly ElementRun[],
   nextSeq: () => number,
 ): EncodedBatch[] {
   const fam = FAMILIES[family];
   if (fam === undefined) throw new Error(`unknown nftables family "${family}"`);
   const batches: EncodedBatch[] = [];
-  let i = 0;
-  while (i < ops.length) {
+  let r = 0;
+  let k = 0;
+  const done = () => r >= runs.length;
+  const skipEmpty = () => {
+    while (r < runs.length && k >= runs[r]!.keys.length) {
+      r++;
+      k = 0;
+    }
+  };
+  skipEmpty();
+  while (!done()) {
     const w = new Writer();
     const firstSeq = nextSeq();
     const begin = w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, firstSeq, 0, NFNL_SUBSYS_NFTABLES);
     w.endMessage(begin);
     let lastSeq = firstSeq;
     let lastMessage = begin;
-    while (i < ops.length && w.len < BATCH_BYTES) {
-      const first = ops[i]!;
-      const type = (NFNL_SUBSYS_NFTABLES << 8) | (first.op === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
+    while (!done() && w.len < BATCH_BYTES) {
+      const run = runs[r]!;
+      const type = (NFNL_SUBSYS_NFTABLES << 8) | (run.op === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
       lastSeq = nextSeq();
       const msg = w.message(type, NLM_F_REQUEST | NLM_F_CREATE, lastSeq, fam, 0);
       lastMessage = msg;
       w.string(NFTA_SET_ELEM_LIST_TABLE, table);
-      w.string(NFTA_SET_ELEM_LIST_SET, first.set.name);
+      w.string(NFTA_SET_ELEM_LIST_SET, run.set.name);
       const list = w.begin(NFTA_SET_ELEM_LIST_ELEMENTS, true);
-      let n = 0;
-      while (i < ops.length && n < ELEMENTS_PER_MESSAGE && w.len < BATCH_BYTES) {
-        const e = ops[i]!;
-        if (e.op !== first.op || e.set.name !== first.set.name) break;
-        writeElement(w, e);
-        i++;
-        n++;
+      for (let n = 0; k < run.keys.length && n < ELEMENTS_PER_MESSAGE && w.len < BATCH_BYTES; n++, k++) {
+        writeElement(w, run, k);
       }
       w.end(list);
       w.endMessage(msg);
+      skipEmpty();
     }
     // Ask for an ACK on the last message only: errors come back for any message, the ACK says "all processed".
     w.buf.writeUInt16LE(w.buf.readUInt16LE(lastMessage + 6) | NLM_F_ACK, lastMessage + 6);
@@ -321,9 +328,9 @@ export class NfTablesSocket {
     });
   }
 
-  /** Encodes and sends element operations; batches go one after another so a failure stops the rest. */
-  async applyElements(family: string, table: string, ops: readonly ElementOp[]): Promise<void> {
-    for (const batch of encodeElementBatches(family, table, ops, this.nextSeq)) await this.sendBatch(batch);
+  /** Encodes and sends element runs; batches go one after another so a failure stops the rest. */
+  async applyElements(family: string, table: string, runs: readonly ElementRun[]): Promise<void> {
+    for (const batch of encodeElementBatches(family, table, runs, this.nextSeq)) await this.sendBatch(batch);
   }
 
   close(): void {

@@ -53,12 +53,24 @@ export interface ElementDef {
   value?: string[] | string;
 }
 
+/**
+ * Many elements of one set or map in columnar form (the bulk path: no object per element). Each key is its
+ * components joined by " . " exactly as nft writes them; each value likewise, or a verdict text for verdict maps.
+ */
+export interface ElementsDef {
+  kind: 'elements';
+  set: string;
+  keys: string[];
+  /** Parallel to keys; omitted for sets and for deletes. */
+  values?: string[];
+}
+
 export interface TableDef {
   kind: 'table';
   comment?: string;
 }
 
-export type NftObject = TableDef | ChainDef | RuleDef | SetDef | MapDef | ElementDef;
+export type NftObject = TableDef | ChainDef | RuleDef | SetDef | MapDef | ElementDef | ElementsDef;
 export type Verb = 'add' | 'delete' | 'flush';
 
 export interface Operation {
@@ -67,6 +79,11 @@ export interface Operation {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,255}$/;
+/** What element keys and values may contain: enough for addresses, ports, protocols and verdicts, nothing nft-special. */
+const ELEMENT_TEXT = /^[A-Za-z0-9_.:/ -]+$/;
+
+/** Elements per `add element` statement in rendered text (keeps lines reasonable for nft's parser). */
+const ELEMENTS_PER_STATEMENT = 1000;
 
 function checkName(what: string, name: string): void {
   if (!NAME.test(name)) throw new Error(`invalid nftables ${what} name "${name}"`);
@@ -123,8 +140,11 @@ export class Transaction {
     return this.#push('flush', object);
   }
 
+  /** Operations, counting each element of a bulk operation. */
   get size(): number {
-    return this.operations.length;
+    let n = 0;
+    for (const op of this.operations) n += op.object.kind === 'elements' ? op.object.keys.length : 1;
+    return n;
   }
 
   /** The transaction as one `nft -f` script; consecutive element operations on a set share one statement. */
@@ -165,6 +185,17 @@ export class Transaction {
           out.push(`${verb} ${o.kind} ${where} ${o.name}${body}`);
           break;
         }
+        case 'elements': {
+          const withValue = verb === 'add' && o.values !== undefined;
+          for (let at = 0; at < o.keys.length; at += ELEMENTS_PER_STATEMENT) {
+            const items: string[] = [];
+            for (let k = at; k < Math.min(o.keys.length, at + ELEMENTS_PER_STATEMENT); k++) {
+              items.push(withValue ? `${o.keys[k]} : ${o.values![k]}` : o.keys[k]!);
+            }
+            out.push(`${verb} element ${where} ${o.set} { ${items.join(', ')} }`);
+          }
+          break;
+        }
         case 'element': {
           const items = [elementText(o, verb === 'add')];
           while (i + 1 < ops.length) {
@@ -203,6 +234,16 @@ function validate(verb: Verb, o: NftObject): void {
       checkName(o.kind, o.name);
       if (o.key.length === 0) throw new Error(`${o.kind} ${o.name} needs a key type`);
       if (verb === 'add') typeText(o);
+      return;
+    case 'elements':
+      checkName('set', o.set);
+      if (verb === 'flush') throw new Error('elements cannot be flushed; flush their set');
+      if (o.values !== undefined && o.values.length !== o.keys.length)
+        throw new Error('elements: keys and values differ in length');
+      for (const k of o.keys) if (!ELEMENT_TEXT.test(k)) throw new Error(`invalid element key ${JSON.stringify(k)}`);
+      if (o.values)
+        for (const v of o.values)
+          if (!ELEMENT_TEXT.test(v)) throw new Error(`invalid element value ${JSON.stringify(v)}`);
       return;
     case 'element':
       checkName('set', o.set);

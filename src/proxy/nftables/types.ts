@@ -29,47 +29,106 @@ export function parseIPv4(text: string): number[] {
   });
 }
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 export function isIPv4(text: string): boolean {
-  try {
-    parseIPv4(text);
-    return true;
-  } catch {
-    return false;
+  return IPV4.test(text);
+}
+
+/** Parses text[start, end) as a decimal integer without allocating; NaN unless it is 1–10 digits. */
+function digits(text: string, start: number, end: number): number {
+  const n = end - start;
+  if (n <= 0 || n > 10) return NaN;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
   }
+  return v;
+}
+
+/** Writes the IPv4 address text[start, end) in network order without allocating (the hot path of encoding). */
+function writeIPv4(buf: Buffer, off: number, text: string, start: number, end: number): void {
+  let part = 0;
+  let value = 0;
+  let len = 0;
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (len === 0 || len > 3 || value > 255 || part > 3)
+        throw new Error(`invalid IPv4 address "${text.slice(start, end)}"`);
+      buf[off + part++] = value;
+      value = 0;
+      len = 0;
+    } else if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      len++;
+    } else {
+      throw new Error(`invalid IPv4 address "${text.slice(start, end)}"`);
+    }
+  }
+  if (part !== 4) throw new Error(`invalid IPv4 address "${text.slice(start, end)}"`);
 }
 
 /**
- * Writes one component at `off` into `buf` as the kernel stores it: addresses and ports in network order, a
- * protocol as one byte, integers (numgen/jhash results) in host order; each padded to 4 bytes. Returns the new offset.
+ * Writes the component text[start, end) at `off` as the kernel stores it: addresses and ports in network order,
+ * a protocol as one byte, integers (numgen/jhash results) in host order; each padded to 4 bytes. Returns the new
+ * offset.
  */
-export function writeField(buf: Buffer, off: number, type: FieldType, text: string): number {
-  buf.fill(0, off, off + 4);
+export function writeFieldRange(
+  buf: Buffer,
+  off: number,
+  type: FieldType,
+  text: string,
+  start: number,
+  end: number,
+): number {
+  buf.writeUInt32LE(0, off);
   switch (type) {
-    case 'ipv4_addr': {
-      const b = parseIPv4(text);
-      buf[off] = b[0]!;
-      buf[off + 1] = b[1]!;
-      buf[off + 2] = b[2]!;
-      buf[off + 3] = b[3]!;
+    case 'ipv4_addr':
+      writeIPv4(buf, off, text, start, end);
+      break;
+    case 'inet_proto': {
+      const first = text.charCodeAt(start);
+      const len = end - start;
+      // tcp / udp without allocating; anything else through the general parser
+      if (len === 3 && first === 116 && text.startsWith('tcp', start)) buf[off] = 6;
+      else if (len === 3 && first === 117 && text.startsWith('udp', start)) buf[off] = 17;
+      else buf[off] = protocolNumber(text.slice(start, end));
       break;
     }
-    case 'inet_proto':
-      buf[off] = protocolNumber(text);
-      break;
     case 'inet_service': {
-      const port = /^\d+$/.test(text) ? Number(text) : NaN;
-      if (!(port >= 0 && port <= 65535)) throw new Error(`invalid port "${text}"`);
+      const port = digits(text, start, end);
+      if (!(port >= 0 && port <= 65535)) throw new Error(`invalid port "${text.slice(start, end)}"`);
       buf.writeUInt16BE(port, off);
       break;
     }
     case 'integer': {
-      const v = /^\d+$/.test(text) ? Number(text) : NaN;
-      if (!(v >= 0 && v <= 0xffffffff)) throw new Error(`invalid integer "${text}"`);
+      const v = digits(text, start, end);
+      if (!(v >= 0 && v <= 0xffffffff)) throw new Error(`invalid integer "${text.slice(start, end)}"`);
       buf.writeUInt32LE(v, off); // host order; skiff supports little-endian hosts (x86-64, arm64)
       break;
     }
   }
   return off + 4;
+}
+
+export function writeField(buf: Buffer, off: number, type: FieldType, text: string): number {
+  return writeFieldRange(buf, off, type, text, 0, text.length);
+}
+
+/** Writes the components of `text` ("a . b . c", as nft prints a concatenation) one after another. */
+export function writeJoinedFields(buf: Buffer, off: number, types: readonly FieldType[], text: string): number {
+  let start = 0;
+  for (let i = 0; i < types.length; i++) {
+    let end = i === types.length - 1 ? text.length : text.indexOf(' . ', start);
+    if (end < 0) throw new Error(`"${text}" has fewer than ${types.length} components`);
+    off = writeFieldRange(buf, off, types[i]!, text, start, end);
+    start = end + 3;
+  }
+  // The last component runs to the end of the text: an extra " . x" makes its parse fail.
+  return off;
 }
 
 /** Reads a component back (for the fake and for parsing kernel dumps). */

@@ -1,0 +1,268 @@
+// `skiff bench proxy [--json]`: service programming at scale, inside a network namespace of its own (root).
+// Full sync of 10,000 services × 10 endpoints and of 50,000 services, 1,000 single-endpoint changes timed from
+// the EndpointSlice event to the kernel's ACK, and an upstream-style ruleset (a chain with a numgen vmap per
+// service, as kube-proxy's nftables mode writes) through one `nft -f` for comparison.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createProxy, type Proxy } from '../proxy/proxy.js';
+import { SERVICE_NAME_LABEL } from '../proxy/tracker.js';
+import { runCommand } from '../proxy/nftables/backend.js';
+import type { EndpointSliceObject, ServiceObject } from '../proxy/types.js';
+
+interface Flags {
+  json: boolean;
+  services: number;
+  endpoints: number;
+  bigServices: number;
+  bigEndpoints: number;
+  updates: number;
+  upstreamServices: number;
+  backend: 'netlink' | 'nft';
+}
+
+function parse(argv: string[]): Flags {
+  const num = (name: string, dflt: number) => {
+    const i = argv.indexOf(name);
+    if (i < 0) return dflt;
+    const v = Number(argv[i + 1]);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${name} needs a non-negative integer`);
+    return v;
+  };
+  const bi = argv.indexOf('--backend');
+  const backend = bi >= 0 ? argv[bi + 1] : 'netlink';
+  if (backend !== 'netlink' && backend !== 'nft') throw new Error('--backend is netlink or nft');
+  return {
+    json: argv.includes('--json'),
+    services: num('--services', 10_000),
+    endpoints: num('--endpoints', 10),
+    bigServices: num('--big-services', 50_000),
+    bigEndpoints: num('--big-endpoints', 10),
+    updates: num('--updates', 1000),
+    upstreamServices: num('--upstream-services', 10_000),
+    backend,
+  };
+}
+
+/** 10.96.0.0/12 for ClusterIPs, 10.128.0.0/9 for pods: unique addresses for millions of objects. */
+const clusterIP = (i: number) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+const podIP = (k: number) => `10.${128 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+
+function service(i: number): ServiceObject {
+  return {
+    metadata: { name: `svc-${i}`, namespace: 'bench' },
+    spec: { type: 'ClusterIP', clusterIP: clusterIP(i), ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+  };
+}
+
+function slice(i: number, ips: string[]): EndpointSliceObject {
+  return {
+    metadata: { name: `svc-${i}-abcde`, namespace: 'bench', labels: { [SERVICE_NAME_LABEL]: `svc-${i}` } },
+    addressType: 'IPv4',
+    endpoints: ips.map((ip, j) => ({ addresses: [ip], conditions: { ready: true }, nodeName: `node-${j % 50}` })),
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+async function fullSync(
+  flags: Flags,
+  services: number,
+  endpoints: number,
+  firstPod: number,
+): Promise<{ proxy: Proxy; ms: number; ips: string[][] }> {
+  const proxy = createProxy({
+    backend: flags.backend,
+    nodeName: 'bench-node',
+    nodeIPs: ['192.168.77.1'],
+    conntrack: false,
+  });
+  const ips: string[][] = [];
+  const started = performance.now();
+  for (let i = 0; i < services; i++) {
+    const list = Array.from({ length: endpoints }, (_, j) => podIP(firstPod + i * endpoints + j));
+    ips.push(list);
+    proxy.onService('ADDED', service(i));
+    proxy.onEndpointSlice('ADDED', slice(i, list));
+  }
+  await proxy.flush();
+  const ms = performance.now() - started;
+  if (proxy.stats.failures > 0) throw new Error('full sync failed');
+  return { proxy, ms, ips };
+}
+
+/** Asks the kernel (through nft) for one slot element, proving the programmed state is really there. */
+async function slotTarget(i: number, slot: number): Promise<string> {
+  const out = await runCommand(
+    ['nft', 'get', 'element', 'ip', 'skiff', 'service-slots', `{ ${clusterIP(i)} . tcp . 80 . ${slot} }`],
+    '',
+  );
+  return /: (\S+) \. (\d+)/.exec(out)?.slice(1, 3).join(':') ?? '';
+}
+
+/** kube-proxy nftables-mode shape: per service a chain with `numgen … vmap {…}` and a chain per endpoint. */
+function upstreamRuleset(services: number, endpoints: number): string {
+  const lines = [
+    'add table ip upstream',
+    'add chain ip upstream nat-prerouting { type nat hook prerouting priority -100 ; policy accept ; }',
+    'add chain ip upstream services',
+    'add map ip upstream service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }',
+    'add chain ip upstream mark-for-masquerade',
+    'add rule ip upstream mark-for-masquerade meta mark set meta mark | 0x4000',
+    'add rule ip upstream nat-prerouting jump services',
+    'add rule ip upstream services ip daddr . meta l4proto . th dport vmap @service-ips',
+  ];
+  for (let i = 0; i < services; i++) {
+    const svc = `service-${i}`;
+    lines.push(`add chain ip upstream ${svc}`);
+    const targets: string[] = [];
+    for (let j = 0; j < endpoints; j++) {
+      const ip = podIP(i * endpoints + j);
+      const ep = `endpoint-${i}-${j}`;
+      lines.push(
+        `add chain ip upstream ${ep}`,
+        `add rule ip upstream ${ep} ip saddr ${ip} jump mark-for-masquerade`,
+        `add rule ip upstream ${ep} meta l4proto tcp dnat to ${ip}:8080`,
+      );
+      targets.push(`${j} : goto ${ep}`);
+    }
+    lines.push(`add rule ip upstream ${svc} numgen random mod ${endpoints} vmap { ${targets.join(', ')} }`);
+    lines.push(`add element ip upstream service-ips { ${clusterIP(i)} . tcp . 80 : goto ${svc} }`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function inside(flags: Flags): Promise<number> {
+  const say = (s: string) => process.stdout.write(s + '\n');
+  say(`proxy bench: backend ${flags.backend}, ${flags.services} services × ${flags.endpoints} endpoints`);
+
+  // 1. Full sync at 10k.
+  const first = await fullSync(flags, flags.services, flags.endpoints, 0);
+  const { proxy, ips } = first;
+  const last = proxy.dataPlane as unknown as { elementCount?: number };
+  say(`full sync: ${round(first.ms)} ms (${last.elementCount ?? '?'} elements)`);
+  const probe = Math.floor(flags.services / 2);
+  const seen = await slotTarget(probe, 0);
+  if (!ips[probe]!.map((ip) => `${ip}:8080`).includes(seen))
+    throw new Error(`kernel slot of svc-${probe} is "${seen}"`);
+
+  // 2. Single-endpoint changes: replace one endpoint of a random service; time event → kernel ACK.
+  let nextPod = flags.services * flags.endpoints + (flags.bigServices + 1) * flags.bigEndpoints;
+  let seed = 12345;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  const latencies: number[] = [];
+  let changed = -1;
+  for (let u = 0; u < flags.updates; u++) {
+    changed = Math.floor(random() * flags.services);
+    const list = ips[changed]!;
+    list[Math.floor(random() * list.length)] = podIP(nextPod++);
+    const t0 = performance.now();
+    proxy.onEndpointSlice('MODIFIED', slice(changed, list));
+    await proxy.flush();
+    latencies.push(performance.now() - t0);
+  }
+  if (proxy.stats.failures > 0) throw new Error('an update failed');
+  if (changed >= 0) {
+    const want = new Set(ips[changed]!.map((ip) => `${ip}:8080`));
+    for (let slot = 0; slot < ips[changed]!.length; slot++) {
+      const got = await slotTarget(changed, slot);
+      if (!want.has(got)) throw new Error(`after the updates, slot ${slot} of svc-${changed} is "${got}"`);
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  say(
+    `single-endpoint changes: ${latencies.length}, p50 ${round(p50)} ms, p99 ${round(p99)} ms, max ${round(latencies.at(-1) ?? NaN)} ms`,
+  );
+  await proxy.close();
+  await runCommand(['nft', 'delete', 'table', 'ip', 'skiff'], '');
+
+  // 3. Full sync at 50k.
+  let big = NaN;
+  if (flags.bigServices > 0) {
+    const r = await fullSync(flags, flags.bigServices, flags.bigEndpoints, flags.services * flags.endpoints);
+    big = r.ms;
+    const elements = (r.proxy.dataPlane as unknown as { elementCount?: number }).elementCount;
+    say(
+      `full sync ${flags.bigServices} services × ${flags.bigEndpoints}: ${round(big)} ms (${elements ?? '?'} elements)`,
+    );
+    await r.proxy.close();
+    await runCommand(['nft', 'delete', 'table', 'ip', 'skiff'], '');
+  }
+
+  // 4. Upstream-style ruleset for comparison.
+  let upstream = NaN;
+  if (flags.upstreamServices > 0) {
+    const script = upstreamRuleset(flags.upstreamServices, flags.endpoints);
+    const t0 = performance.now();
+    await runCommand(['nft', '-f', '-'], script);
+    upstream = performance.now() - t0;
+    say(`upstream-style ruleset, ${flags.upstreamServices} services × ${flags.endpoints}: ${round(upstream)} ms`);
+    await runCommand(['nft', 'delete', 'table', 'ip', 'upstream'], '');
+  }
+
+  const result = {
+    services: flags.services,
+    endpointsPerService: flags.endpoints,
+    backend: flags.backend,
+    bigServices: flags.bigServices,
+    bigEndpointsPerService: flags.bigEndpoints,
+    updates: latencies.length,
+    fullSyncMs: round(first.ms),
+    fullSync50kMs: round(big),
+    updateP50Ms: round(p50),
+    updateP99Ms: round(p99),
+    upstreamStyleFullSyncMs: round(upstream),
+  };
+  const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}proxy.json`, JSON.stringify(result, null, 2) + '\n');
+  if (flags.json) say(JSON.stringify(result));
+  return 0;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const flags = parse(argv);
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('skiff bench proxy: needs root (it programs nftables inside its own network namespace)\n');
+    return 1;
+  }
+  if (argv.includes('--inside-netns')) return inside(flags);
+  const ns = `skiff-bench-${randomBytes(4).toString('hex')}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    const script = process.argv[1]!;
+    return await new Promise<number>((resolve, reject) => {
+      const child = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          ...process.execArgv,
+          script,
+          'bench',
+          'proxy',
+          ...argv,
+          '--inside-netns',
+        ],
+        {
+          stdio: 'inherit',
+        },
+      );
+      child.on('error', reject);
+      child.on('close', (code) => resolve(code ?? 1));
+    });
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+}
