@@ -105,6 +105,8 @@ export async function serveWatch(
     'cache-control': 'no-cache, private',
     'transfer-encoding': 'chunked',
   });
+  // Clients (client-go's Watch) return only once headers arrive: send them now, not with the first event.
+  res.flushHeaders();
   deps.metrics.watchers.inc({ verb: 'WATCH', ...labels });
 
   await new Promise<void>((resolve) => {
