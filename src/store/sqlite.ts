@@ -169,6 +169,9 @@ export class SqliteStore implements Store {
     const meta = db.prepare(`SELECT value FROM meta WHERE key = 'compact_revision'`).get() as { value: number };
     this.compactRevision = meta.value;
     this.revision = Math.max(seq?.seq ?? 0, this.compactRevision);
+    // Keep `ts` non-decreasing across restarts even if the clock moved back: the time-based policy relies on it.
+    const newest = db.prepare(`SELECT ts FROM log ORDER BY id DESC LIMIT 1`).get() as { ts: number } | undefined;
+    this.lastTs = newest?.ts ?? 0;
 
     // Latest row per key at or below a revision: SQLite fills the bare columns from the row holding MAX(id).
     const listSql = (bounded: boolean, count: boolean) => {

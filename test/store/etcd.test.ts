@@ -2,7 +2,7 @@
 import t from 'tap';
 import { openEtcdStore } from '../../src/store/etcd.js';
 import { startEtcd, type EtcdProcess } from '../../src/store/etcd-process.js';
-import { conformance } from './conformance.js';
+import { conformance } from './fixtures/conformance.js';
 
 let etcd: EtcdProcess;
 t.before(async () => {

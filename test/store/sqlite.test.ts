@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import { conformance } from './conformance.js';
+import { conformance } from './fixtures/conformance.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-store-sqlite-'));
 t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
