@@ -130,6 +130,8 @@ export interface PodSpec {
   priority?: number;
   /** "Never" keeps the pod from preempting others (DefaultPreemption). */
   preemptionPolicy?: string;
+  /** A gated pod is not scheduled until its gates are removed (SchedulingGates plugin). */
+  schedulingGates?: { name: string }[];
 }
 
 export interface Pod {

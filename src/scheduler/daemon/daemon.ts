@@ -154,6 +154,11 @@ export class SchedulerDaemon {
     this.each((e) => e.removePod(ns, p.metadata!.name!));
     const schedulerName = p.spec?.schedulerName || 'default-scheduler';
     if (!this.engines.has(schedulerName) || p.metadata?.deletionTimestamp) return;
+    // SchedulingGates (PreEnqueue): a gated pod waits outside the queue until its gates are removed.
+    if ((p.spec?.schedulingGates?.length ?? 0) > 0) {
+      this.queue.delete(keyOf(p));
+      return;
+    }
     this.queue.add(p);
   }
 

@@ -132,3 +132,17 @@ t.test('deleting a pod frees its node for a parked pod', async (t) => {
   await until(() => nodeOf(cluster, 'second') === 'n1', 'second bound after the delete');
   t.pass();
 });
+
+t.test('a pod with scheduling gates waits until they are removed', async (t) => {
+  const cluster = new FakeCluster();
+  cluster.put(nodes, node('n1', '1'));
+  const daemon = await startDaemon(cluster);
+  t.teardown(() => daemon.stop());
+  cluster.put(pods, pod('gated', '100m', { schedulingGates: [{ name: 'example.com/wait' }] }));
+  cluster.put(pods, pod('marker', '100m'));
+  await until(() => !!nodeOf(cluster, 'marker'), 'marker bound');
+  t.equal(nodeOf(cluster, 'gated'), undefined, 'gated pod left alone');
+  cluster.put(pods, pod('gated', '100m'));
+  await until(() => nodeOf(cluster, 'gated') === 'n1', 'bound once ungated');
+  t.pass();
+});
