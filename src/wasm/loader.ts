@@ -28,7 +28,8 @@ export function compileWasm(name: string): WebAssembly.Module {
 /** Typed-array views over a memory that are re-created after memory.grow() detaches the old buffer. */
 export class MemoryViews {
   #buffer: ArrayBuffer | undefined;
-  #u8!: Uint8Array;
+  #u8: Uint8Array | undefined;
+  #shared = false;
   #i32!: Int32Array;
   #u32!: Uint32Array;
   #f64!: Float64Array;
@@ -37,8 +38,12 @@ export class MemoryViews {
   constructor(readonly memory: WebAssembly.Memory) {}
 
   #refresh(): void {
+    // memory.buffer is a slow getter; growing a non-shared memory detaches the old buffer, which empties its views,
+    // so a non-empty view proves the cached buffer is current. (Shared memories never detach: compare buffers.)
+    if (this.#u8 !== undefined && this.#u8.length !== 0 && !this.#shared) return;
     const buf = this.memory.buffer;
     if (buf === this.#buffer) return;
+    this.#shared = typeof SharedArrayBuffer !== 'undefined' && (buf as unknown) instanceof SharedArrayBuffer;
     this.#buffer = buf;
     this.#u8 = new Uint8Array(buf);
     this.#i32 = new Int32Array(buf);
@@ -48,7 +53,7 @@ export class MemoryViews {
   }
   get u8(): Uint8Array {
     this.#refresh();
-    return this.#u8;
+    return this.#u8!;
   }
   get i32(): Int32Array {
     this.#refresh();

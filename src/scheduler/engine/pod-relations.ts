@@ -23,6 +23,12 @@ import type { NodeInfo, PodInfo, Snapshot } from '../snapshot.js';
 import { systemDefaultConstraints, type Profile } from '../types.js';
 
 const hostnameKey = 'kubernetes.io/hostname';
+// Shared (never mutated) reason lists: one failing node rarely needs its own array.
+const affinityReasons: readonly string[] = Object.freeze([ErrReasonAffinityRulesNotMatch]);
+const antiAffinityReasons: readonly string[] = Object.freeze([ErrReasonAntiAffinityRulesNotMatch]);
+const existingAntiAffinityReasons: readonly string[] = Object.freeze([ErrReasonExistingAntiAffinityRulesNotMatch]);
+const labelReasons: readonly string[] = Object.freeze([ErrReasonNodeLabelNotMatch]);
+const spreadReasons: readonly string[] = Object.freeze([ErrReasonConstraintsNotMatch]);
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 /** What the engine knows about a class for these plugins. */
@@ -35,6 +41,11 @@ export interface RelClass {
 interface Domains {
   of: Int32Array;
   values: string[];
+}
+
+interface Counter {
+  counts: Int32Array;
+  matches: (classId: number) => boolean;
 }
 
 export interface RelationResult {
@@ -53,6 +64,11 @@ export class PodRelations {
   #withAffinity = new Int32Array(0);
   #withRequiredAnti = new Int32Array(0);
   readonly #occupied = new Set<number>();
+  /** Placed pods matching one (selector, namespace) per slot, kept current by place(). */
+  readonly #counters = new Map<string, Counter>();
+  #cap = 64;
+  /** Per pod class and node epoch: node inclusion (required node affinity, untolerated NoSchedule taints). */
+  readonly #inclusion = new WeakMap<PodInfo, { epoch: number; affinity: Uint8Array; taints: Uint8Array }>();
 
   constructor(
     readonly profile: Profile,
@@ -64,6 +80,18 @@ export class PodRelations {
   nodesChanged(): void {
     this.#epoch++;
     this.#domains.clear();
+    this.#grow(this.nodes().length);
+  }
+
+  /** Keeps every per-slot array at least `slots` long. */
+  #grow(slots: number): void {
+    if (slots <= this.#cap) return;
+    while (this.#cap < slots) this.#cap *= 2;
+    for (const counter of this.#counters.values()) {
+      const b = new Int32Array(this.#cap);
+      b.set(counter.counts);
+      counter.counts = b;
+    }
   }
 
   defineClass(c: RelClass): void {
@@ -72,6 +100,8 @@ export class PodRelations {
 
   /** Counts a pod of class c on a slot (sign 1) or stops counting it (-1). */
   place(slot: number, c: RelClass, sign: 1 | -1): void {
+    this.#grow(slot + 1);
+    for (const counter of this.#counters.values()) if (counter.matches(c.id)) counter.counts[slot]! += sign;
     if (slot >= this.#withAffinity.length) {
       const grow = (a: Int32Array) => {
         const b = new Int32Array(Math.max(64, slot * 2));
@@ -115,22 +145,50 @@ export class PodRelations {
     return d;
   }
 
-  /** countPodsMatchSelector on one node: placed, not terminating, same namespace, matching; empty selector: 0. */
-  #countMatching(slot: number, selector: Selector, namespace: string, memo: Map<number, boolean>): number {
-    if (selector.length === 0) return 0;
-    const m = this.#placed[slot];
-    if (!m) return 0;
-    let n = 0;
-    for (const [id, count] of m) {
-      let ok = memo.get(id);
-      if (ok === undefined) {
-        const e = this.#classes.get(id)!.info;
-        ok = !e.terminating && e.namespace === namespace && matches(selector, e.labels);
-        memo.set(id, ok);
-      }
-      if (ok) n += count;
+  /**
+   * The per-slot counts of countPodsMatchSelector (placed, not terminating, same namespace, matching; an empty
+   * selector counts nothing) for one (selector, namespace), created on first use and then kept by place().
+   */
+  #counter(selector: Selector, namespace: string): Int32Array {
+    this.#grow(this.nodes().length);
+    const key = `${namespace}\0${JSON.stringify(selector)}`;
+    let counter = this.#counters.get(key);
+    if (!counter) {
+      const memo = new Map<number, boolean>();
+      const matchesClass = (id: number): boolean => {
+        let ok = memo.get(id);
+        if (ok === undefined) {
+          const e = this.#classes.get(id)!.info;
+          ok = selector.length > 0 && !e.terminating && e.namespace === namespace && matches(selector, e.labels);
+          memo.set(id, ok);
+        }
+        return ok;
+      };
+      counter = { counts: new Int32Array(this.#cap), matches: matchesClass };
+      for (const slot of this.#occupied)
+        for (const [id, k] of this.#placed[slot]!) if (matchesClass(id)) counter.counts[slot]! += k;
+      this.#counters.set(key, counter);
     }
-    return n;
+    return counter.counts;
+  }
+
+  /** nodeIncluded's two node tests for this pod, per slot (cached until nodes change). */
+  #inclusionOf(pod: PodInfo): { affinity: Uint8Array; taints: Uint8Array } {
+    let inc = this.#inclusion.get(pod);
+    if (inc && inc.epoch === this.#epoch) return inc;
+    const nodes = this.nodes();
+    const affinity = new Uint8Array(nodes.length);
+    const taints = new Uint8Array(nodes.length);
+    const req = requiredNodeAffinity(pod.pod);
+    const tolerations = pod.pod.spec?.tolerations ?? [];
+    nodes.forEach((node, slot) => {
+      if (!node) return;
+      affinity[slot] = requiredNodeAffinityMatches(req, node.node) ? 1 : 0;
+      taints[slot] = firstUntoleratedNoScheduleTaint(node.taints, tolerations) ? 0 : 1;
+    });
+    inc = { epoch: this.#epoch, affinity, taints };
+    this.#inclusion.set(pod, inc);
+    return inc;
   }
 
   // ---- PodTopologySpread ----------------------------------------------------------------------------------------
@@ -153,40 +211,55 @@ export class PodRelations {
     return this.#constraints(pod, 'DoNotSchedule').length > 0 || this.#constraints(pod, 'ScheduleAnyway').length > 0;
   }
 
-  #included(c: SpreadConstraint, pod: PodInfo, node: NodeInfo, affinity: ReturnType<typeof requiredNodeAffinity>) {
-    if (c.honorNodeAffinity && !requiredNodeAffinityMatches(affinity, node.node)) return false;
-    if (c.honorNodeTaints && firstUntoleratedNoScheduleTaint(node.taints, pod.pod.spec?.tolerations ?? []))
-      return false;
+  /** matchNodeInclusionPolicies from the cached per-slot tests. */
+  #included(c: SpreadConstraint, inc: { affinity: Uint8Array; taints: Uint8Array }, slot: number): boolean {
+    if (c.honorNodeAffinity && inc.affinity[slot] === 0) return false;
+    if (c.honorNodeTaints && inc.taints[slot] === 0) return false;
     return true;
   }
 
   /** PodTopologySpread Filter over the candidate slots; returns the failing ones with reasons. */
-  spreadFilter(pod: PodInfo, candidates: number[], out: Map<number, string[]>): void {
+  spreadFilter(pod: PodInfo, candidates: number[], out: Map<number, readonly string[]>): void {
     const constraints = this.#constraints(pod, 'DoNotSchedule');
     if (constraints.length === 0) return;
     const nodes = this.nodes();
-    const affinity = requiredNodeAffinity(pod.pod);
+    const inc = this.#inclusionOf(pod);
     // pairCounts per topology key, by domain id; present marks pairs that exist (TpPairToMatchNum keys).
     const keys = [...new Set(constraints.map((c) => c.topologyKey))];
     const doms = new Map(keys.map((k) => [k, this.#domainsOf(k)]));
     const counts = new Map(keys.map((k) => [k, new Float64Array(doms.get(k)!.values.length)]));
     const present = new Map(keys.map((k) => [k, new Uint8Array(doms.get(k)!.values.length)]));
-    const memos = constraints.map(() => new Map<number, boolean>());
-    const perNode = new Map<string, number>();
-    nodes.forEach((node, slot) => {
-      if (!node) return;
-      for (const c of constraints) if (doms.get(c.topologyKey)!.of[slot]! < 0) return;
-      perNode.clear();
-      constraints.forEach((c, i) => {
-        if (!this.#included(c, pod, node, affinity)) return;
-        perNode.set(c.topologyKey, this.#countMatching(slot, c.selector, pod.namespace, memos[i]!));
-      });
-      for (const [key, count] of perNode) {
-        const d = doms.get(key)!.of[slot]!;
-        counts.get(key)![d]! += count;
-        present.get(key)![d] = 1;
+    const matching = constraints.map((c) => this.#counter(c.selector, pod.namespace));
+    const ofs = constraints.map((c) => doms.get(c.topologyKey)!.of);
+    const cnts = constraints.map((c) => counts.get(c.topologyKey)!);
+    const pres = constraints.map((c) => present.get(c.topologyKey)!);
+    // Constraints sharing a key: upstream keeps the last included one's count per node.
+    const distinct = new Set(constraints.map((c) => c.topologyKey)).size === constraints.length;
+    for (let slot = 0; slot < nodes.length; slot++) {
+      if (!nodes[slot]) continue;
+      let all = true;
+      for (let i = 0; i < ofs.length; i++)
+        if (ofs[i]![slot]! < 0) {
+          all = false;
+          break;
+        }
+      if (!all) continue;
+      for (let i = 0; i < constraints.length; i++) {
+        const c = constraints[i]!;
+        if (!this.#included(c, inc, slot)) continue;
+        if (!distinct) {
+          // A later included constraint on the same key overwrites this one.
+          let overwritten = false;
+          for (let j = i + 1; j < constraints.length; j++)
+            if (constraints[j]!.topologyKey === c.topologyKey && this.#included(constraints[j]!, inc, slot))
+              overwritten = true;
+          if (overwritten) continue;
+        }
+        const d = ofs[i]![slot]!;
+        cnts[i]![d]! += matching[i]![slot]!;
+        pres[i]![d] = 1;
       }
-    });
+    }
     const minByKey = new Map<string, number>();
     const domainsByKey = new Map<string, number>();
     for (const key of keys) {
@@ -203,19 +276,30 @@ export class PodRelations {
       if (domains > 0) minByKey.set(key, min);
     }
     const self = constraints.map((c) => (matches(c.selector, pod.labels) ? 1 : 0));
-    for (const slot of candidates) {
-      for (let i = 0; i < constraints.length; i++) {
-        const c = constraints[i]!;
-        const d = doms.get(c.topologyKey)!.of[slot]!;
+    // Per constraint: the node → domain map, the pair counts and existence, and maxSkew + minMatch - self as one bound.
+    const checks = constraints.map((c, i) => {
+      const domains = domainsByKey.get(c.topologyKey) ?? 0;
+      const minMatch = domains < c.minDomains ? 0 : (minByKey.get(c.topologyKey) ?? 0);
+      return {
+        of: ofs[i]!,
+        counts: cnts[i]!,
+        present: pres[i]!,
+        bound: c.maxSkew + minMatch - self[i]!,
+      };
+    });
+    for (let k = 0; k < candidates.length; k++) {
+      const slot = candidates[k]!;
+      for (let i = 0; i < checks.length; i++) {
+        const ch = checks[i]!;
+        const d = ch.of[slot]!;
         if (d < 0) {
-          out.set(slot, [ErrReasonNodeLabelNotMatch]);
+          out.set(slot, labelReasons);
           break;
         }
-        const domains = domainsByKey.get(c.topologyKey) ?? 0;
-        const minMatch = domains < c.minDomains ? 0 : (minByKey.get(c.topologyKey) ?? 0);
-        const matchNum = present.get(c.topologyKey)![d] ? counts.get(c.topologyKey)![d]! : 0;
-        if (matchNum + self[i]! - minMatch > c.maxSkew) {
-          out.set(slot, [ErrReasonConstraintsNotMatch]);
+        // matchNum + self - minMatch > maxSkew
+        const matchNum = ch.present[d] ? ch.counts[d]! : 0;
+        if (matchNum > ch.bound) {
+          out.set(slot, spreadReasons);
           break;
         }
       }
@@ -253,8 +337,8 @@ export class PodRelations {
     const weights = constraints.map((c, i) =>
       topologyNormalizingWeight(c.topologyKey === hostnameKey ? feasible.length - ignored.size : sizes[i]!),
     );
-    const affinity = requiredNodeAffinity(pod.pod);
-    const memos = constraints.map(() => new Map<number, boolean>());
+    const inc = this.#inclusionOf(pod);
+    const matching = constraints.map((c) => this.#counter(c.selector, pod.namespace));
     // Only nodes with matching pods add to a count; skip the empty ones (adding 0 changes nothing).
     for (const slot of this.#occupied) {
       const node = nodes[slot];
@@ -262,11 +346,11 @@ export class PodRelations {
       if (requireAll && !hasAll(node)) continue;
       constraints.forEach((c, i) => {
         if (c.topologyKey === hostnameKey) return;
-        if (!this.#included(c, pod, node, affinity)) return;
+        if (!this.#included(c, inc, slot)) return;
         const value = node.labels[c.topologyKey] ?? '';
         const current = counts[i]!.get(value);
         if (current === undefined) return;
-        counts[i]!.set(value, current + this.#countMatching(slot, c.selector, pod.namespace, memos[i]!));
+        counts[i]!.set(value, current + matching[i]![slot]!);
       });
     }
     const scores = feasible.map((slot) => {
@@ -276,9 +360,7 @@ export class PodRelations {
       constraints.forEach((c, i) => {
         if (!has(node.labels, c.topologyKey)) return;
         const count =
-          c.topologyKey === hostnameKey
-            ? this.#countMatching(slot, c.selector, pod.namespace, memos[i]!)
-            : counts[i]!.get(node.labels[c.topologyKey]!)!;
+          c.topologyKey === hostnameKey ? matching[i]![slot]! : counts[i]!.get(node.labels[c.topologyKey]!)!;
         score += count * weights[i]! + (c.maxSkew - 1);
       });
       return Math.round(score);
@@ -308,7 +390,7 @@ export class PodRelations {
   }
 
   /** InterPodAffinity Filter over the candidate slots. */
-  affinityFilter(pod: PodInfo, candidates: number[], out: Map<number, string[]>): void {
+  affinityFilter(pod: PodInfo, candidates: number[], out: Map<number, readonly string[]>): void {
     const wantsTerms = pod.requiredAffinityTerms.length > 0 || pod.requiredAntiAffinityTerms.length > 0;
     // key → domain counts (only increments, so "size" of the reference maps = any bump happened for that map).
     const existingAnti = new Map<string, Float64Array>();
@@ -356,51 +438,53 @@ export class PodRelations {
         for (const key of p.anti) if (bump(anti, slot, key, k)) antiAny = true;
       }
     }
-    const countAt = (map: Map<string, Float64Array>, slot: number, key: string): number | undefined => {
-      const id = this.#domainsOf(key).of[slot]!;
-      if (id < 0) return undefined;
-      return map.get(key)?.[id] ?? 0;
-    };
     const selfAffinity =
       pod.requiredAffinityTerms.length > 0 &&
       pod.requiredAffinityTerms.every((t) => termMatches(t, pod.namespace, pod.labels));
-    for (const slot of candidates) {
-      // satisfiesAffinity
+    const view = (map: Map<string, Float64Array>, key: string) => ({ of: this.#domainsOf(key).of, arr: map.get(key) });
+    const affTerms = pod.requiredAffinityTerms.map((t) => view(aff, t.topologyKey));
+    const antiTerms = pod.requiredAntiAffinityTerms.map((t) => view(anti, t.topologyKey));
+    const existing = [...existingAnti.keys()].map((key) => view(existingAnti, key));
+    const allowFirst = !affAny && selfAffinity;
+    for (let i = 0; i < candidates.length; i++) {
+      const slot = candidates[i]!;
+      // satisfiesAffinity: every topology key present; pods matching all terms there, unless it is the first one.
       let podsExist = true;
       let keysMissing = false;
-      for (const t of pod.requiredAffinityTerms) {
-        const c = countAt(aff, slot, t.topologyKey);
-        if (c === undefined) {
+      for (const t of affTerms) {
+        const id = t.of[slot]!;
+        if (id < 0) {
           keysMissing = true;
           break;
         }
-        if (c <= 0) podsExist = false;
+        if ((t.arr ? t.arr[id]! : 0) <= 0) podsExist = false;
       }
-      if (keysMissing || (!podsExist && !(!affAny && selfAffinity))) {
-        out.set(slot, [ErrReasonAffinityRulesNotMatch]);
+      if (keysMissing || (!podsExist && !allowFirst)) {
+        out.set(slot, affinityReasons);
         continue;
       }
       if (antiAny) {
         let blocked = false;
-        for (const t of pod.requiredAntiAffinityTerms)
-          if ((countAt(anti, slot, t.topologyKey) ?? 0) > 0) {
+        for (const t of antiTerms) {
+          const id = t.of[slot]!;
+          if (id >= 0 && t.arr !== undefined && t.arr[id]! > 0) {
             blocked = true;
             break;
           }
+        }
         if (blocked) {
-          out.set(slot, [ErrReasonAntiAffinityRulesNotMatch]);
+          out.set(slot, antiAffinityReasons);
           continue;
         }
       }
-      if (existingAny) {
-        for (const [key, arr] of existingAnti) {
-          const id = this.#domainsOf(key).of[slot]!;
-          if (id >= 0 && arr[id]! > 0) {
-            out.set(slot, [ErrReasonExistingAntiAffinityRulesNotMatch]);
+      if (existingAny)
+        for (const e of existing) {
+          const id = e.of[slot]!;
+          if (id >= 0 && e.arr![id]! > 0) {
+            out.set(slot, existingAntiAffinityReasons);
             break;
           }
         }
-      }
     }
   }
 

@@ -129,6 +129,9 @@ export class EngineState {
       sum += s.weight;
     }
     this.#maxTotal = 100 * sum;
+    this.#podDependentFilters = POD_DEPENDENT_FILTERS.filter((f) => this.#filterCode.has(f)).sort(
+      (a, b) => this.#filterCode.get(a)! - this.#filterCode.get(b)!,
+    );
     this.#layout(64);
   }
 
@@ -632,10 +635,17 @@ export class EngineState {
       v.i32[es + n] = conflict ? code! : 0;
     };
     if (only !== undefined) check(only);
+    else if (code === undefined || wants.length === 0) v.i32.fill(0, es, es + this.#nCap);
     else for (let n = 0; n < this.#nCap; n++) check(n);
   }
 
+  /** Present node slots in name order (valid after #updateRanks). */
+  #byName: number[] = [];
+  #scratchCodes = new Int32Array(0);
+  #podDependentFilters: FilterPluginName[] = [];
+
   #updateRanks(): void {
+    if (this.#scratchCodes.length < this.#nCap) this.#scratchCodes = new Int32Array(this.#nCap);
     if (!this.#ranksDirty) return;
     const slots: number[] = [];
     for (let n = 0; n < this.#used; n++) if (this.#nodes[n]) slots.push(n);
@@ -646,6 +656,7 @@ export class EngineState {
     });
     const v = this.wasm.views;
     slots.forEach((s, i) => (v.i32[this.#rankPtr / 4 + s] = i));
+    this.#byName = slots;
     this.#ranksDirty = false;
   }
 
@@ -683,45 +694,39 @@ export class EngineState {
   }
 
   /** Fills EXTRA_STATUS/EXTRA_SCORE with PodTopologySpread and InterPodAffinity (pod-relations.ts). */
-  #podDependentPass(cls: ClassState, h: Header, salt: number): PodDependentResult {
-    const v = this.wasm.views;
+  #podDependentPass(cls: ClassState, h: Header): PodDependentResult {
     const ptr = h.ptr;
     this.#refreshPorts(cls, h, undefined);
-    const es = v.i32[(ptr + C.EXTRA_STATUS) / 4]! / 4;
-    const xs = v.i32[(ptr + C.EXTRA_SCORE) / 4]! / 4;
-    const fail = v.i32[(ptr + C.FAIL) / 4]! / 4;
-    v.i32.fill(0, xs, xs + this.#nCap);
+    const i32 = this.wasm.views.i32;
+    const es = i32[(ptr + C.EXTRA_STATUS) / 4]! / 4;
+    const xs = i32[(ptr + C.EXTRA_SCORE) / 4]! / 4;
+    const fail = i32[(ptr + C.FAIL) / 4]! / 4;
+    i32.fill(0, xs, xs + this.#nCap);
     this.#k.filterClass(ptr);
-    const reasons = new Map<number, string[]>();
+    this.#updateRanks();
+    const order = this.#byName;
+    const reasons = new Map<number, readonly string[]>();
     // Current first failure per node (0 = passes so far); the two plugins run in profile order where nothing
     // earlier failed, exactly like the framework's per-node loop.
-    const cur = new Int32Array(this.#nCap);
-    const present: number[] = [];
-    for (let n = 0; n < this.#nCap; n++)
-      if (this.#nodes[n]) {
-        present.push(n);
-        cur[n] = v.i32[fail + n]! & 0xff;
-      }
-    const filters = POD_DEPENDENT_FILTERS.filter((f) => this.#filterCode.has(f)).sort(
-      (a, b) => this.#filterCode.get(a)! - this.#filterCode.get(b)!,
-    );
-    for (const f of filters) {
+    const cur = this.#scratchCodes;
+    for (const n of order) cur[n] = i32[fail + n]! & 0xff;
+    for (const f of this.#podDependentFilters) {
       const code = this.#filterCode.get(f)!;
-      const candidates = present.filter((n) => cur[n] === 0 || cur[n]! > code);
-      const failed = new Map<number, string[]>();
+      const candidates: number[] = [];
+      for (const n of order) if (cur[n] === 0 || cur[n]! > code) candidates.push(n);
+      const failed = new Map<number, readonly string[]>();
       if (f === 'PodTopologySpread') this.#relations.spreadFilter(cls.info, candidates, failed);
       else this.#relations.affinityFilter(cls.info, candidates, failed);
       for (const [n, r] of failed) {
         cur[n] = code;
         reasons.set(n, r);
-        const prev = v.i32[es + n]!;
-        v.i32[es + n] = prev === 0 || code < prev ? code : prev;
+        const prev = i32[es + n]!;
+        i32[es + n] = prev === 0 || code < prev ? code : prev;
       }
     }
     // Scores over the final feasible nodes, in name order as the reference passes them.
-    this.#updateRanks();
-    const rank = this.#rankPtr / 4;
-    const feasible = present.filter((n) => cur[n] === 0).sort((a, b) => v.i32[rank + a]! - v.i32[rank + b]!);
+    const feasible: number[] = [];
+    for (const n of order) if (cur[n] === 0) feasible.push(n);
     const pluginScores = new Map<ScorePluginName, number[]>();
     for (const name of POD_DEPENDENT_SCORES) {
       if (!this.#weights.has(name)) continue;
@@ -733,7 +738,7 @@ export class EngineState {
             : this.#relations.affinityScores(cls.info, feasible)) ?? new Array<number>(feasible.length).fill(0);
       pluginScores.set(name, scores);
       const w = this.#weights.get(name)!;
-      feasible.forEach((n, i) => (v.i32[xs + n] += w * scores[i]!));
+      for (let i = 0; i < feasible.length; i++) i32[xs + feasible[i]!] += w * scores[i]!;
     }
     return { reasons, feasible, pluginScores };
   }
@@ -749,7 +754,7 @@ export class EngineState {
     let slot: number;
     let pd: PodDependentResult | undefined;
     if (this.#podDependent(cls)) {
-      pd = this.#podDependentPass(cls, h, salt);
+      pd = this.#podDependentPass(cls, h);
       slot = this.#k.scanClass(h.ptr, salt);
       cls.indexed = false;
     } else if (cls.histOverflow) {
@@ -788,7 +793,7 @@ export class EngineState {
       const i = this.#profile.filters.indexOf(name);
       return filterPlugins[name].filter(this.#ctx(cls), cls.filterStates[i], this.#nodes[n]!) ?? [];
     }
-    return pd?.reasons.get(n) ?? [];
+    return [...(pd?.reasons.get(n) ?? [])];
   }
 
   #message(cls: ClassState, h: Header, pd: PodDependentResult | undefined): string {
@@ -847,7 +852,7 @@ export class EngineState {
     let pd: PodDependentResult | undefined;
     let slot: number;
     if (this.#podDependent(cls)) {
-      pd = this.#podDependentPass(cls, h, salt);
+      pd = this.#podDependentPass(cls, h);
     } else {
       this.#refreshPorts(cls, h, undefined);
       v0.i32.fill(0, v0.i32[(h.ptr + C.EXTRA_SCORE) / 4]! / 4, v0.i32[(h.ptr + C.EXTRA_SCORE) / 4]! / 4 + this.#nCap);
@@ -891,7 +896,7 @@ export class EngineState {
 }
 
 interface PodDependentResult {
-  reasons: Map<number, string[]>;
+  reasons: Map<number, readonly string[]>;
   /** Feasible slots in name order. */
   feasible: number[];
   pluginScores: Map<ScorePluginName, number[]>;
