@@ -126,19 +126,19 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   const client = createClient({ kubeconfig: flags.kubeconfig });
-  const services = createInformer<ServiceObject & { metadata: { name: string } }>(client, resources.services());
-  const slices = createInformer<EndpointSliceObject & { metadata: { name: string } }>(
-    client,
-    resources.endpointslices(),
-  );
+  // The informers hand out plain API objects; the proxy reads only the fields in its types.
+  const svc = (o: unknown) => o as ServiceObject;
+  const eps = (o: unknown) => o as EndpointSliceObject;
+  const services = createInformer(client, resources.services());
+  const slices = createInformer(client, resources.endpointslices());
   services
-    .onAdd((s) => proxy.onService('ADDED', s))
-    .onUpdate((_o, s) => proxy.onService('MODIFIED', s))
-    .onDelete((s) => proxy.onService('DELETED', s));
+    .onAdd((s) => proxy.onService('ADDED', svc(s)))
+    .onUpdate((_o, s) => proxy.onService('MODIFIED', svc(s)))
+    .onDelete((s) => proxy.onService('DELETED', svc(s)));
   slices
-    .onAdd((s) => proxy.onEndpointSlice('ADDED', s))
-    .onUpdate((_o, s) => proxy.onEndpointSlice('MODIFIED', s))
-    .onDelete((s) => proxy.onEndpointSlice('DELETED', s));
+    .onAdd((s) => proxy.onEndpointSlice('ADDED', eps(s)))
+    .onUpdate((_o, s) => proxy.onEndpointSlice('MODIFIED', eps(s)))
+    .onDelete((s) => proxy.onEndpointSlice('DELETED', eps(s)));
   await Promise.all([services.start(), slices.start()]);
   process.stderr.write(
     `skiff proxy: node ${flags.nodeName}, backend ${proxy.dataPlane.kind}, node IPs ${nodeIPs.join(', ')}\n`,
