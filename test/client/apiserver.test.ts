@@ -57,7 +57,12 @@ t.test('real API server', async (t) => {
         app,
         {
           spec: {
-            template: { spec: { $setElementOrder: undefined, containers: [{ name: 'main', image: 'nginx:1.26' }] } },
+            template: {
+              spec: {
+                '$setElementOrder/containers': [{ name: 'main' }],
+                containers: [{ name: 'main', image: 'nginx:1.26' }],
+              },
+            },
           },
         },
         { type: 'strategic' },
