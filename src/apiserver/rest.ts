@@ -227,6 +227,20 @@ function storeFailure(def: ResourceDef, name: string, e: unknown): never {
 
 class RetryConflict extends Error {}
 
+/**
+ * A TypeError while defaulting or validating means a field had the wrong JSON type (a string where an object
+ * belongs): upstream rejects that while decoding, with 400. Everything else passes through.
+ */
+async function decodeGuard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof TypeError)
+      throw badRequest(`the object could not be decoded: a field has the wrong type (${e.message})`);
+    throw e;
+  }
+}
+
 export class RestHandlers {
   constructor(private readonly ctx: ApiContext) {}
 
@@ -426,6 +440,15 @@ export class RestHandlers {
     obj: Obj,
     opts: { dryRun?: boolean; manager: string; managedFields?: unknown },
   ): Promise<string> {
+    return decodeGuard(() => this.createObjectUnguarded(def, namespace, obj, opts));
+  }
+
+  private async createObjectUnguarded(
+    def: ResourceDef,
+    namespace: string,
+    obj: Obj,
+    opts: { dryRun?: boolean; manager: string; managedFields?: unknown },
+  ): Promise<string> {
     const md = obj.metadata as Obj;
     if (def.namespaced) {
       if (md.namespace && namespace && md.namespace !== namespace)
@@ -536,6 +559,17 @@ export class RestHandlers {
    * status, bumps generation, validates, skips no-op writes, and finishes deletions whose finalizers are gone.
    */
   private async commitUpdate(
+    def: ResourceDef,
+    namespace: string,
+    name: string,
+    kv: KeyValue,
+    next: Obj,
+    opts: { sub?: string; manager: string; dryRun?: boolean; strictRv?: boolean; managedFields?: unknown },
+  ): Promise<string> {
+    return decodeGuard(() => this.commitUpdateUnguarded(def, namespace, name, kv, next, opts));
+  }
+
+  private async commitUpdateUnguarded(
     def: ResourceDef,
     namespace: string,
     name: string,

@@ -100,7 +100,8 @@ function admissionDefaults(spec: Obj): void {
 
 /** QoS class from requests/limits (pkg/apis/core/helper/qos). */
 export function qosClass(spec: Obj): string {
-  const containers: Obj[] = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].filter(isObject);
+  const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObject) : []);
+  const containers: Obj[] = [...list(spec.containers), ...list(spec.initContainers)];
   let anySet = false;
   let guaranteed = true;
   for (const c of containers) {
@@ -316,13 +317,12 @@ export const pods: ResourceDef = {
   }),
   prepareCreate(obj) {
     obj.status = { phase: 'Pending' };
+    if (isObject(obj.spec)) obj.status.qosClass = qosClass(obj.spec);
   },
   defaults(obj) {
     if (!isObject(obj.spec)) return;
     defaultPodSpec(obj.spec);
     admissionDefaults(obj.spec);
-    if (isObject(obj.status) && obj.status.phase === 'Pending' && !obj.status.qosClass)
-      obj.status.qosClass = qosClass(obj.spec);
   },
   validate(obj, old) {
     const errs = new Errors();
