@@ -1,13 +1,11 @@
-// Parity: generated clusters and pods go through the TypeScript reference engine and the Wasm engine, which must
-// return identical schedule() and explain() results (placements, messages, every plugin score and total).
-import t from 'tap';
+// Parity harness: generated clusters and pods go through the TypeScript reference engine and the Wasm engine, which
+// must return identical schedule() and explain() results (placements, messages, every plugin score and total).
+// parity-*.test.ts run shares of the 10,000 cases in parallel files.
+import type { Test } from 'tap';
 import { ReferenceEngine } from '../../../src/scheduler/reference.js';
 import { createWasmEngine } from '../../../src/scheduler/engine/index.js';
 import { defaultProfile, type Engine, type Pod, type Profile } from '../../../src/scheduler/types.js';
 import { Gen, genNode, genPod, genWorkload } from './generate.js';
-
-const CASES = Number(process.env.SKIFF_PARITY_CASES ?? 10_000);
-const FIRST = Number(process.env.SKIFF_PARITY_FIRST ?? 0);
 
 function profileFor(g: Gen): Profile {
   const p: Profile = structuredClone(defaultProfile);
@@ -55,7 +53,10 @@ async function both(a: Engine, b: Engine, f: (e: Engine) => Promise<unknown> | u
   return [ra, rb];
 }
 
-t.test(`${CASES} generated clusters give identical schedule and explain results`, async (t) => {
+/** Runs cases [first, first + count) and asserts they all agree. */
+export async function runParity(t: Test, first: number, count: number): Promise<void> {
+  const FIRST = Number(process.env.SKIFF_PARITY_FIRST ?? first);
+  const CASES = Number(process.env.SKIFF_PARITY_CASES ?? count);
   let mismatches = 0;
   let decisions = 0;
   let scheduled = 0;
@@ -131,7 +132,7 @@ t.test(`${CASES} generated clusters give identical schedule and explain results`
     await wasm.close();
   }
   t.equal(mismatches, 0, `${CASES} clusters, ${decisions} decisions (${scheduled} placed in second batches) agree`);
-});
+}
 
 /** Key order in objects does not matter. */
 function sameJson(a: unknown, b: unknown): boolean {

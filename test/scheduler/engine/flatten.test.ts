@@ -1,0 +1,93 @@
+import t from 'tap';
+import { classKey, flattenClass, flattenNode, podKey } from '../../../src/scheduler/engine/flatten.js';
+import type { Pod } from '../../../src/scheduler/types.js';
+
+const pod = (over: Partial<Pod['spec']> = {}, meta: Pod['metadata'] = {}): Pod => ({
+  metadata: { name: 'p', namespace: 'ns', labels: { app: 'a' }, ...meta },
+  spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '100m' } } }], ...over },
+});
+
+t.test('nodes keep only what scheduling reads, with allocatable parsed to scheduler units', (t) => {
+  const flat = flattenNode({
+    metadata: { name: 'n1', labels: { zone: 'a' }, uid: 'x' } as never,
+    spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] },
+    status: {
+      allocatable: { cpu: '1500m', memory: '1Gi', pods: '110', 'example.com/gpu': '2' },
+      capacity: { cpu: '2' },
+    },
+  });
+  t.same(flat.allocatable, [
+    ['cpu', 1500],
+    ['memory', 1024 ** 3],
+    ['pods', 110],
+    ['example.com/gpu', 2],
+  ]);
+  t.same(flat.node, {
+    metadata: { name: 'n1', labels: { zone: 'a' } },
+    spec: { taints: [{ key: 'k', effect: 'NoSchedule' }], unschedulable: false },
+    status: { images: [] },
+  });
+  t.throws(() => flattenNode({ metadata: {} }), /node has no metadata.name/);
+  t.throws(() => flattenNode({ metadata: { name: 'x' }, status: { allocatable: { cpu: 'lots' } } }), /quantities/);
+  t.end();
+});
+
+t.test('pod keys default the namespace like the reference', (t) => {
+  t.equal(podKey({ metadata: { name: 'a' } }), 'default/a');
+  t.equal(podKey({ metadata: { name: 'a', namespace: 'x' } }), 'x/a');
+  t.throws(() => podKey({ metadata: {} }), /pod has no metadata.name/);
+  t.end();
+});
+
+t.test('pods of the same shape share a class; anything scheduling reads separates them', (t) => {
+  const base = classKey(pod(), false);
+  t.equal(classKey(pod({}, { name: 'other', uid: 'u2' } as never), false), base, 'name and uid do not matter');
+  t.equal(
+    classKey(
+      pod({ containers: [{ name: 'renamed', image: 'nginx', resources: { requests: { cpu: '100m' } } }] }),
+      false,
+    ),
+    base,
+    'container names do not matter',
+  );
+  const different: [string, Pod][] = [
+    ['namespace', pod({}, { namespace: 'other' })],
+    ['labels', pod({}, { labels: { app: 'b' } })],
+    ['requests', pod({ containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '200m' } } }] })],
+    ['image', pod({ containers: [{ name: 'c', image: 'redis', resources: { requests: { cpu: '100m' } } }] })],
+    ['tolerations', pod({ tolerations: [{ operator: 'Exists' }] })],
+    ['nodeSelector', pod({ nodeSelector: { disk: 'ssd' } })],
+    ['nodeName', pod({ nodeName: 'n1' })],
+    ['affinity', pod({ affinity: { podAntiAffinity: {} } })],
+    [
+      'spread',
+      pod({ topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'z', whenUnsatisfiable: 'DoNotSchedule' }] }),
+    ],
+    ['overhead', pod({ overhead: { cpu: '10m' } })],
+    ['init containers', pod({ initContainers: [{ name: 'i', resources: { requests: { cpu: '1' } } }] })],
+    ['terminating', pod({}, { deletionTimestamp: '2026-01-01T00:00:00Z' })],
+    [
+      'owner',
+      pod(
+        {},
+        { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'r', uid: 'u', controller: true }] },
+      ),
+    ],
+  ];
+  for (const [what, p] of different) t.not(classKey(p, false), base, what);
+  t.equal(classKey(pod({ nodeName: 'n1' }), true), classKey(pod({ nodeName: 'n2' }), true), 'placed pods ignore where');
+  t.end();
+});
+
+t.test('a class is a nameless representative pod, validated like the reference', (t) => {
+  const c = flattenClass(3, pod({ nodeName: 'n1' }), true);
+  t.equal(c.id, 3);
+  t.same(c.pod.metadata, { namespace: 'ns', labels: { app: 'a' } });
+  t.equal(c.pod.spec!.nodeName, undefined, 'placement is not part of a placed class');
+  t.equal(flattenClass(4, pod({ nodeName: 'n1' }), false).pod.spec!.nodeName, 'n1', 'a pod asking for a node keeps it');
+  t.throws(
+    () => flattenClass(5, pod({ containers: [{ name: 'c', resources: { requests: { cpu: 'x' } } }] }), false),
+    /quantities/,
+  );
+  t.end();
+});
