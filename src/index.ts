@@ -13,3 +13,5 @@ export { DnsServer } from './proxy/dns/server.js';
 export type { DnsServerOptions } from './proxy/dns/server.js';
 export { podResolvConf, renderResolvConf, parseResolvConf } from './proxy/dns/resolvconf.js';
 export { NodeNetlink } from './proxy/node/rtnl.js';
+export { createClient, createInformer, resources as clientResources } from './client/index.js';
+export type { Client, ClientConfig, Informer, InformerOptions, ResourceAddress, KubeObject } from './client/index.js';
