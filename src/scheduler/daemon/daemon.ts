@@ -57,6 +57,7 @@ export class SchedulerDaemon {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
+  private backoffTimerAt = 0;
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   /** Counters for tests and metrics. */
@@ -87,7 +88,7 @@ export class SchedulerDaemon {
     });
     pods
       .onAdd((p) => this.onPod(p))
-      .onUpdate((_o, p) => this.onPod(p))
+      .onUpdate((o, p) => this.onPod(p, o))
       .onDelete((p) => this.onPodDelete(p));
     const workloadInformers: [ResourceAddress, Workload['kind']][] = [
       [core('services'), 'Service'],
@@ -113,7 +114,14 @@ export class SchedulerDaemon {
     this.podInformer = pods;
     this.informers.push(nodes as Informer<KubeObject>, pods as Informer<KubeObject>, ...workloads);
     // Nodes and workloads first, so the first pods are scheduled against a complete picture.
-    await Promise.all([nodes.start(), ...workloads.map((w) => w.start())]);
+    // A server that does not serve a workload kind (e.g. no StatefulSets) only loses that source of selectors.
+    const optional = (inf: Informer<KubeObject>, res: ResourceAddress) =>
+      inf.start().catch((err: unknown) => {
+        if (!isStatusError(err) || err.code !== 404) throw err;
+        inf.stop();
+        this.log(`scheduler: ${res.group || 'core'}/${res.resource} is not served; default spreading ignores it`);
+      });
+    await Promise.all([nodes.start(), ...workloads.map((w, i) => optional(w, workloadInformers[i]![0]))]);
     await pods.start();
     this.loop = this.run();
   }
@@ -134,9 +142,10 @@ export class SchedulerDaemon {
   private onNode(n: Node): void {
     this.each((e) => e.upsertNode(n));
     this.queue.moveAllUnschedulable();
+    this.armBackoffTimer();
   }
 
-  private onPod(p: PodObject): void {
+  private onPod(p: PodObject, old?: PodObject): void {
     if (isTerminal(p)) {
       this.onPodDelete(p);
       return;
@@ -146,6 +155,7 @@ export class SchedulerDaemon {
       this.each((e) => e.upsertPod(p));
       this.queue.delete(keyOf(p));
       this.queue.moveAllUnschedulable();
+      this.armBackoffTimer();
       return;
     }
     // A pod we placed but whose binding is not visible yet keeps its assumed place.
@@ -159,7 +169,9 @@ export class SchedulerDaemon {
       this.queue.delete(keyOf(p));
       return;
     }
-    this.queue.add(p);
+    // Upstream's isPodUpdated: changes to status or bookkeeping fields alone do not retry a parked pod.
+    this.queue.add(p, old === undefined || specChanged(old, p));
+    this.armBackoffTimer();
   }
 
   private onPodDelete(p: Pod): void {
@@ -168,11 +180,16 @@ export class SchedulerDaemon {
     this.each((e) => e.removePod(ns, p.metadata!.name!));
     this.queue.delete(keyOf(p));
     this.queue.moveAllUnschedulable();
+    this.armBackoffTimer();
   }
 
+  /** Keeps one timer for the earliest backoff expiry, so backed-off pods return even when nothing else happens. */
   private armBackoffTimer(): void {
     const at = this.queue.nextBackoffAt();
-    if (at === undefined || this.backoffTimer) return;
+    if (at === undefined || this.abort.signal.aborted) return;
+    if (this.backoffTimer && this.backoffTimerAt <= at) return;
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.backoffTimerAt = at;
     this.backoffTimer = setTimeout(
       () => {
         this.backoffTimer = undefined;
@@ -318,6 +335,11 @@ export class SchedulerDaemon {
     const ns = pod.metadata?.namespace || 'default';
     const name = pod.metadata!.name!;
     await this.event(pod, 'Warning', 'FailedScheduling', message, schedulerName);
+    const current = (
+      pod.status as { conditions?: { type: string; status: string; reason?: string; message?: string }[] }
+    )?.conditions?.find((c) => c.type === 'PodScheduled');
+    // Like upstream, the condition is written only when it changes.
+    if (current?.status === 'False' && current.reason === 'Unschedulable' && current.message === message) return;
     try {
       await this.o.client.patch(
         core('pods', ns),
@@ -366,6 +388,20 @@ export class SchedulerDaemon {
       this.log(`scheduler: recording ${reason} event for ${ns}/${name} failed: ${(err as Error).message}`);
     }
   }
+}
+
+/** True when more than status and bookkeeping metadata differ (resourceVersion, generation, managedFields). */
+function specChanged(a: PodObject, b: PodObject): boolean {
+  const strip = (p: PodObject) => {
+    const {
+      resourceVersion: _rv,
+      generation: _g,
+      managedFields: _m,
+      ...meta
+    } = (p.metadata ?? {}) as Record<string, unknown>;
+    return JSON.stringify({ ...p, metadata: meta, status: undefined });
+  };
+  return strip(a) !== strip(b);
 }
 
 /** Service / controller objects → the selector default spreading uses; undefined when it has none. */

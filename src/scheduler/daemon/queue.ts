@@ -14,6 +14,8 @@ export interface QueuedPod {
   backoffUntil: number;
   /** When it was marked unschedulable. */
   unschedulableSince: number;
+  /** The queue's move-request counter when the pod was popped. */
+  poppedAtMove: number;
 }
 
 export interface QueueOptions {
@@ -51,6 +53,8 @@ export class SchedulingQueue {
   /** Popped and not yet done (being scheduled or bound). */
   private readonly inFlight = new Map<string, QueuedPod>();
   private readonly waiters: (() => void)[] = [];
+  /** Counts cluster events that moved parked pods (upstream moveRequestCycle). */
+  private moves = 0;
 
   constructor(opts: QueueOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -72,21 +76,32 @@ export class SchedulingQueue {
     return this.active.has(key) || this.backoff.has(key) || this.unschedulable.has(key) || this.inFlight.has(key);
   }
 
-  /** A pending pod was added or changed: it goes (back) to activeQ unless it is backing off. */
-  add(pod: Pod): void {
+  /**
+   * A pending pod was added or changed: it goes (back) to activeQ unless it is backing off. With
+   * requeueParked false (a status-only update, e.g. our own PodScheduled condition) a parked pod stays parked.
+   */
+  add(pod: Pod, requeueParked = true): void {
     const key = podKey(pod);
     const existing =
       this.active.get(key) ?? this.backoff.get(key) ?? this.unschedulable.get(key) ?? this.inFlight.get(key);
     if (existing) {
       existing.pod = pod;
-      if (this.unschedulable.has(key)) {
+      if (requeueParked && this.unschedulable.has(key)) {
         // An update may make it schedulable (upstream: only spec/label changes; skiff: every update).
         this.unschedulable.delete(key);
         this.requeue(existing);
       }
       return;
     }
-    const qp: QueuedPod = { key, pod, attempts: 0, timestamp: this.now(), backoffUntil: 0, unschedulableSince: 0 };
+    const qp: QueuedPod = {
+      key,
+      pod,
+      attempts: 0,
+      timestamp: this.now(),
+      backoffUntil: 0,
+      unschedulableSince: 0,
+      poppedAtMove: 0,
+    };
     this.pushActive(qp);
   }
 
@@ -108,6 +123,7 @@ export class SchedulingQueue {
       const qp = this.removeAt(0);
       this.active.delete(qp.key);
       qp.attempts++;
+      qp.poppedAtMove = this.moves;
       this.inFlight.set(qp.key, qp);
       out.push(qp);
     }
@@ -124,7 +140,9 @@ export class SchedulingQueue {
     if (this.inFlight.get(qp.key) !== qp) return;
     this.inFlight.delete(qp.key);
     qp.unschedulableSince = this.now();
-    this.unschedulable.set(qp.key, qp);
+    // An event during its attempt may already have made it fit: retry after backoff instead of parking it.
+    if (qp.poppedAtMove !== this.moves) this.requeue(qp);
+    else this.unschedulable.set(qp.key, qp);
   }
 
   /** An error (e.g. binding failed): retry after its backoff. */
@@ -137,6 +155,7 @@ export class SchedulingQueue {
 
   /** A node or pod event that may make parked pods fit: move them to activeQ, or backoffQ while backing off. */
   moveAllUnschedulable(): void {
+    this.moves++;
     for (const qp of [...this.unschedulable.values()]) {
       this.unschedulable.delete(qp.key);
       this.requeue(qp);

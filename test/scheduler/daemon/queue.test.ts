@@ -101,3 +101,15 @@ t.test('delete and update', async (t) => {
   q.add({ ...pod('b'), metadata: { name: 'b', namespace: 'default', labels: { v: '3' } } });
   t.equal(q.lengths.unschedulable, 0, 'an update takes a parked pod out of the unschedulable set');
 });
+
+t.test('an event during the attempt sends the pod to backoff instead of parking it', async (t) => {
+  const c = clock();
+  const q = new SchedulingQueue({ now: c.now });
+  q.add(pod('x'));
+  const [x] = q.popBatch(1);
+  q.moveAllUnschedulable(); // e.g. a node was added while x was being scheduled
+  q.markUnschedulable(x!);
+  t.same(q.lengths, { active: 0, backoff: 1, unschedulable: 0, inFlight: 0 });
+  c.advance(1000);
+  t.equal(q.popBatch(1).length, 1);
+});

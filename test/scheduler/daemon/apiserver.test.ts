@@ -1,0 +1,92 @@
+// The scheduler daemon against skiff's real API server (SQLite in a temp dir, loopback HTTP) with the real client
+// and informers: pods are bound through pods/binding; an unschedulable pod gets FailedScheduling and
+// PodScheduled=False, then is bound when a fitting node is created.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer } from '../../../src/apiserver/server.js';
+import { createClient } from '../../../src/client/create.js';
+import { resources } from '../../../src/client/index.js';
+import { SchedulerDaemon } from '../../../src/scheduler/daemon/daemon.js';
+import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
+import { resolveProfile } from '../../../src/scheduler/profile.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function node(name: string, cpu: string) {
+  const res = { cpu, memory: '8Gi', pods: '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    status: { capacity: res, allocatable: res, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+function pod(name: string, cpu: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu } } }] },
+  };
+}
+
+async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+t.test('binds pods created through the API and reports unschedulable ones', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-scheduler-api-'));
+  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
+  const client = createClient({ server: server.url, token: server.adminToken });
+  const daemon = new SchedulerDaemon({
+    client,
+    profiles: [resolveProfile()],
+    engine: 'ts',
+    queue: new SchedulingQueue({ initialBackoffMs: 50, maxBackoffMs: 200 }),
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await client.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const created = await client.create<Obj>(resources.nodes(), node('n1', '1'));
+  t.equal(created.status?.allocatable?.cpu, '1', 'node status kept on create');
+  await daemon.start();
+  await client.create(resources.pods('default'), pod('web', '500m'));
+  const nodeOf = async (name: string) => (await client.get<Obj>(resources.pods('default'), name)).spec?.nodeName;
+  await until(async () => (await nodeOf('web')) === 'n1', 'web bound to n1');
+  t.pass('web bound');
+
+  await client.create(resources.pods('default'), pod('big', '2'));
+  const failed = async () =>
+    (await client.list<Obj>(resources.events('default'))).items.find(
+      (e) => e.reason === 'FailedScheduling' && e.involvedObject?.name === 'big',
+    );
+  await until(async () => !!(await failed()), 'FailedScheduling event for big');
+  t.match((await failed())!.message, /^0\/1 nodes are available: 1 Insufficient cpu\./);
+  await until(
+    async () =>
+      ((await client.get<Obj>(resources.pods('default'), 'big')).status?.conditions ?? []).some(
+        (c: Obj) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+      ),
+    'PodScheduled=False on big',
+  );
+  t.pass('PodScheduled=False recorded');
+
+  await client.create(resources.nodes(), node('n2', '4'));
+  await until(async () => (await nodeOf('big')) === 'n2', 'big bound once n2 exists');
+  const scheduled = (await client.list<Obj>(resources.events('default'))).items.filter((e) => e.reason === 'Scheduled');
+  t.same(scheduled.map((e) => e.message).sort(), [
+    'Successfully assigned default/big to n2',
+    'Successfully assigned default/web to n1',
+  ]);
+});
