@@ -98,11 +98,13 @@ export async function benchOnce(engine: 'wasm' | 'ts', o: Options): Promise<Sche
   const build = workloads[o.workload];
   if (!build) throw new Error(`unknown workload "${o.workload}"`);
   const w = build({ nodes: o.nodes, initPods: o.initPods, pods: o.pods });
+  const rssBefore = process.memoryUsage().rss;
   const s = await createScheduler({ engine, seed: 1 });
   try {
     for (let i = 0; i < w.nodes; i++) s.upsertNode(workloadNode(w.name, i));
     await runGroups(s, w.init, o.batch, new Progress(`${engine} init`));
     const latencies: number[] = [];
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const { scheduled, unschedulable } = await runGroups(
       s,
@@ -112,6 +114,10 @@ export async function benchOnce(engine: 'wasm' | 'ts', o: Options): Promise<Sche
       latencies,
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    // CPU seconds of every thread of the process (caller + worker): on a busy machine wall time mostly measures
+    // waiting for a core, this measures the work.
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     latencies.sort((a, b) => a - b);
     const result: SchedulerBenchResult = {
       workload: w.name,
@@ -125,7 +131,11 @@ export async function benchOnce(engine: 'wasm' | 'ts', o: Options): Promise<Sche
       scheduled,
       unschedulable,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      // What this engine added: RSS after the run (nodes and every placed pod still held) minus RSS before it.
+      addedRssMB: Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20),
       initPods: w.init.reduce((a, g) => a + g.count, 0),
+      cpuSeconds: Number(cpuSeconds.toFixed(3)),
+      podsPerCpuSec: Math.round(w.measure.count / Math.max(cpuSeconds, 1e-6)),
       batch: o.batch,
     };
     if (w.note) result.note = w.note;
@@ -195,18 +205,28 @@ export async function run(argv: string[]): Promise<number> {
   if (args.compare) {
     const other = await benchOnce(engine === 'wasm' ? 'ts' : 'wasm', options);
     const [wasm, ts] = engine === 'wasm' ? [result, other] : [other, result];
-    result.compare = { engine: other.engine, podsPerSec: other.podsPerSec, p50Ms: other.p50Ms, p99Ms: other.p99Ms };
+    result.compare = {
+      engine: other.engine,
+      podsPerSec: other.podsPerSec,
+      podsPerCpuSec: other.podsPerCpuSec,
+      p50Ms: other.p50Ms,
+      p99Ms: other.p99Ms,
+    };
     result.speedup = Number((wasm.podsPerSec / Math.max(ts.podsPerSec, 1)).toFixed(2));
+    result.cpuSpeedup = Number(((wasm.podsPerCpuSec as number) / Math.max(ts.podsPerCpuSec as number, 1)).toFixed(2));
     result.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   }
   const lines = [
     `${result.workload}: ${result.nodes} nodes, ${result.initPods} init pods, ${result.pods} measured pods (${result.engine}, ${result.mode}, batches of ${result.batch})`,
     `  ${result.podsPerSec} pods/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (per-pod latency = its batch's round trip)`,
-    `  scheduled ${result.scheduled}, unschedulable ${result.unschedulable}, peak RSS ${result.peakRssMB} MB`,
+    `  ${result.podsPerCpuSec} pods per CPU-second (${result.cpuSeconds} s of CPU over all threads)`,
+    `  scheduled ${result.scheduled}, unschedulable ${result.unschedulable}, peak RSS ${result.peakRssMB} MB (+${result.addedRssMB} MB for this run)`,
   ];
   if (result.compare) {
     const c = result.compare as { engine: string; podsPerSec: number };
-    lines.push(`  ${c.engine}: ${c.podsPerSec} pods/s → wasm/ts speedup ${result.speedup}x`);
+    lines.push(
+      `  ${c.engine}: ${c.podsPerSec} pods/s → wasm/ts speedup ${result.speedup}x (${result.cpuSpeedup}x per CPU-second)`,
+    );
   }
   if (result.note) lines.push(`  note: ${result.note}`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -1,6 +1,7 @@
 // Flattens V1Node / V1Pod objects once, on the caller's thread, into what the engine's worker keeps: nodes with parsed
 // allocatable, and pods reduced to an equivalence class (same namespace, labels, owner and scheduling-relevant spec).
 import { PodInfo } from '../snapshot.js';
+import { fnv1a32 } from '../tiebreak.js';
 import { resourceAmount } from '../resources.js';
 import type { Container, Node, Pod } from '../types.js';
 import type { FlatClass } from './messages.js';
@@ -66,4 +67,15 @@ export function flattenClass(id: number, pod: Pod, placed: boolean): FlatClass {
   if (m.deletionTimestamp !== undefined && m.deletionTimestamp !== null)
     meta.deletionTimestamp = String(m.deletionTimestamp);
   return { id, pod: { metadata: meta, spec } };
+}
+
+/** tiebreak.ts fnv1a32 without encoding ASCII strings first (UTF-8 of ASCII is the char codes); same result. */
+export function keyHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return fnv1a32(text);
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h >>> 0;
 }

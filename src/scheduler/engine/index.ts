@@ -1,9 +1,8 @@
 // The Wasm scheduling engine behind the Engine interface: objects are flattened here, on the caller's thread, and
 // sent as deltas with each batch to one piscina worker that owns the Wasm node table, so the event loop never blocks.
 import { createPool, type Piscina } from '../../wasm/pool.js';
-import { fnv1a32 } from '../tiebreak.js';
 import type { Engine, Explanation, Node, Pod, Profile, ScheduleResult, Workload } from '../types.js';
-import { classKey, flattenClass, flattenNode, podKey } from './flatten.js';
+import { classKey, flattenClass, flattenNode, keyHash, podKey } from './flatten.js';
 import type { ExplainTask, Op, ScheduleReply, ScheduleTask, Task } from './messages.js';
 import { EngineState } from './state.js';
 import { runTask } from './worker.js';
@@ -109,7 +108,7 @@ class WasmEngine implements Engine {
       for (let i = 0; i < pods.length; i++) {
         const key = podKey(pods[i]!);
         keys[i] = key;
-        hashes[i] = fnv1a32(key);
+        hashes[i] = keyHash(key);
         classIds[i] = this.#classId(pods[i]!, false, classOps);
       }
     } catch (err) {
@@ -133,7 +132,7 @@ class WasmEngine implements Engine {
     const key = podKey(pod);
     const classOps: Op[] = [];
     const classId = this.#classId(pod, false, classOps);
-    const task: ExplainTask = { kind: 'explain', ops: this.#takeOps(classOps), classId, hash: fnv1a32(key) };
+    const task: ExplainTask = { kind: 'explain', ops: this.#takeOps(classOps), classId, hash: keyHash(key) };
     return (await this.#run(task)) as Explanation;
   }
 

@@ -37,6 +37,8 @@ const CODE_ABSENT = 1;
 const HEADER_SLOTS = 48;
 /** Histogram capacity of normalised static raw scores; classes beyond it are scanned instead of indexed. */
 const HIST_CAP = 1024;
+/** Node slots per class id in the packed placement numbers. */
+const SLOT_SPAN = 2 ** 24;
 
 /** One class's per-node arrays and index in linear memory. */
 interface Header {
@@ -102,7 +104,8 @@ export class EngineState {
 
   // pods
   readonly #classes = new Map<number, ClassState>();
-  readonly #placements = new Map<string, { classId: number; slot: number }>();
+  /** Placed pods: key → classId * 2^24 + slot (a number, so 50,000 placements cost no objects). */
+  readonly #placements = new Map<string, number>();
   readonly #portsBySlot = new Map<number, HostPort[]>();
   #placedWithAffinity = 0;
   /** The reference snapshot's node side (static plugins read NodeInfo, ImageLocality the image counts). */
@@ -320,7 +323,7 @@ export class EngineState {
     this.#ensureSlot(slot);
     if (nodeName !== undefined) this.#slotNames[slot] = nodeName;
     this.#applyPod(cls, slot, 1);
-    this.#placements.set(key, { classId, slot });
+    this.#placements.set(key, classId * SLOT_SPAN + slot);
     if (cls.info.hostPorts.length > 0) {
       let list = this.#portsBySlot.get(slot);
       if (!list) this.#portsBySlot.set(slot, (list = []));
@@ -332,9 +335,10 @@ export class EngineState {
   }
 
   #unplace(key: string): void {
-    const old = this.#placements.get(key);
-    if (!old) return;
+    const packed = this.#placements.get(key);
+    if (packed === undefined) return;
     this.#placements.delete(key);
+    const old = { classId: Math.floor(packed / SLOT_SPAN), slot: packed % SLOT_SPAN };
     const cls = this.#class(old.classId);
     this.#applyPod(cls, old.slot, -1);
     if (cls.info.hostPorts.length > 0) {

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { classKey, flattenClass, flattenNode, podKey } from '../../../src/scheduler/engine/flatten.js';
+import { classKey, flattenClass, flattenNode, keyHash, podKey } from '../../../src/scheduler/engine/flatten.js';
+import { fnv1a32 } from '../../../src/scheduler/tiebreak.js';
 import type { Pod } from '../../../src/scheduler/types.js';
 
 const pod = (over: Partial<Pod['spec']> = {}, meta: Pod['metadata'] = {}): Pod => ({
@@ -89,5 +90,11 @@ t.test('a class is a nameless representative pod, validated like the reference',
     () => flattenClass(5, pod({ containers: [{ name: 'c', resources: { requests: { cpu: 'x' } } }] }), false),
     /quantities/,
   );
+  t.end();
+});
+
+t.test('the pod key hash equals tiebreak.ts fnv1a32, ASCII or not', (t) => {
+  for (const k of ['', 'default/p', 'ns/pod-123', 'ü/é', 'x/\u{1f600}', 'a'.repeat(300)])
+    t.equal(keyHash(k), fnv1a32(k), k);
   t.end();
 });
