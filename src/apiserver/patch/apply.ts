@@ -9,123 +9,73 @@ import { StatusError, badRequest } from '../../api/status.js';
 import { clone, deepEqual, isObject, type JsonObject } from './json-value.js';
 import {
   collect,
+  diff,
   elementKey,
   encodePath,
   formatPath,
-  fromFieldsV1,
   isSetList,
   listKeysOf,
   lookup,
-  toFieldsV1,
-  type FieldSet,
+  treeAdd,
+  treeDelete,
+  treeHas,
+  treeHasAtOrBelow,
+  treePaths,
   type Path,
 } from './fields.js';
 import { fieldMeta, schemaForKind, type TypeMeta } from './schema.js';
 import type { ApplyOptions, ApplyResult, GroupVersionKind, ManagedFieldsEntry, UpdateOptions } from './types.js';
 
-interface Manager {
-  entry: ManagedFieldsEntry;
-  set: FieldSet;
-}
-
 const apiVersionOf = (gvk: GroupVersionKind) => (gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version);
+const nowRfc3339 = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 function sameManager(e: ManagedFieldsEntry, manager: string, operation: string, subresource?: string): boolean {
   return e.manager === manager && e.operation === operation && (e.subresource ?? '') === (subresource ?? '');
 }
 
-function readManagers(obj: unknown, schema: TypeMeta, synthesize: string | undefined): Manager[] {
+function entriesOf(obj: unknown): ManagedFieldsEntry[] {
   const meta = isObject(obj) && isObject(obj.metadata) ? obj.metadata : undefined;
   const list = meta && Array.isArray(meta.managedFields) ? meta.managedFields : [];
-  const out: Manager[] = [];
-  for (const raw of list) {
-    if (!isObject(raw) || typeof raw.manager !== 'string') continue;
-    out.push({ entry: clone(raw) as unknown as ManagedFieldsEntry, set: fromFieldsV1(raw.fieldsV1) });
+  return list.filter(
+    (e): e is ManagedFieldsEntry => isObject(e) && typeof e.manager === 'string',
+  ) as ManagedFieldsEntry[];
+}
+
+/** Entries are copied on first write so the caller's previous object is never mutated. */
+class Managers {
+  readonly list: ManagedFieldsEntry[];
+  private copied = new Set<ManagedFieldsEntry>();
+  constructor(entries: ManagedFieldsEntry[]) {
+    this.list = entries.slice();
   }
-  // Objects written before anyone tracked fields: upstream attributes everything to "before-first-apply".
-  if (synthesize && out.length === 0 && obj !== undefined) {
-    const set: FieldSet = new Map();
-    collect(obj, schema, [], set, false);
-    if (set.size > 0) {
-      out.push({
-        entry: {
-          manager: 'before-first-apply',
-          operation: 'Update',
-          apiVersion: synthesize,
-          fieldsType: 'FieldsV1',
-          fieldsV1: {},
-        },
-        set,
-      });
+  writable(i: number): ManagedFieldsEntry {
+    const e = this.list[i]!;
+    if (this.copied.has(e)) return e;
+    const copy: ManagedFieldsEntry = { ...e, fieldsV1: isObject(e.fieldsV1) ? clone(e.fieldsV1) : {} };
+    this.list[i] = copy;
+    this.copied.add(copy);
+    return copy;
+  }
+  add(e: ManagedFieldsEntry): void {
+    this.list.push(e);
+    this.copied.add(e);
+  }
+  /** Removes `paths` from every entry except `except`. */
+  drop(paths: Path[], except?: (e: ManagedFieldsEntry) => boolean): void {
+    if (paths.length === 0) return;
+    for (let i = 0; i < this.list.length; i++) {
+      const e = this.list[i]!;
+      if (except?.(e) || !isObject(e.fieldsV1)) continue;
+      const tree = e.fieldsV1;
+      if (!paths.some((p) => treeHas(tree, p))) continue;
+      const w = this.writable(i);
+      for (const p of paths) treeDelete(w.fieldsV1, p);
     }
   }
-  return out;
-}
-
-function writeManagers(managers: Manager[]): ManagedFieldsEntry[] {
-  return managers
-    .filter((m) => m.set.size > 0)
-    .map((m) => {
-      const e: ManagedFieldsEntry = {
-        manager: m.entry.manager,
-        operation: m.entry.operation,
-        apiVersion: m.entry.apiVersion,
-        ...(m.entry.time ? { time: m.entry.time } : {}),
-        fieldsType: 'FieldsV1',
-        fieldsV1: toFieldsV1(m.set),
-        ...(m.entry.subresource ? { subresource: m.entry.subresource } : {}),
-      };
-      return e;
-    });
-}
-
-/** Every node of an object (leaves, list elements, maps) with a comparable value. */
-function allNodes(obj: unknown, schema: TypeMeta): FieldSet {
-  const set: FieldSet = new Map();
-  collect(obj, schema, [], set, true);
-  return set;
-}
-
-/** Paths whose value was added or modified (changed), and paths that disappeared (removed). */
-function compare(before: unknown, after: unknown, schema: TypeMeta): { changed: FieldSet; removed: FieldSet } {
-  const a = allNodes(before, schema);
-  const b = allNodes(after, schema);
-  const changed: FieldSet = new Map();
-  const removed: FieldSet = new Map();
-  for (const [k, p] of b) {
-    if (!a.has(k)) changed.set(k, p);
-    else if (
-      isLeafValue(after, schema, p) &&
-      !deepEqual(lookup(before, schema, p).value, lookup(after, schema, p).value)
-    ) {
-      changed.set(k, p);
-    }
+  /** Non-empty entries in their order, as stored in metadata.managedFields. */
+  result(): ManagedFieldsEntry[] {
+    return this.list.filter((e) => isObject(e.fieldsV1) && Object.keys(e.fieldsV1).length > 0);
   }
-  for (const [k, p] of a) if (!b.has(k)) removed.set(k, p);
-  return { changed, removed };
-}
-
-/** Objects and keyed lists are containers compared through their children; anything else is a leaf value. */
-function isLeafValue(obj: unknown, schema: TypeMeta, p: Path): boolean {
-  const last = p[p.length - 1]!;
-  if (last.startsWith('k:') || last.startsWith('v:')) return false;
-  const { value } = lookup(obj, schema, p);
-  const meta = metaAt(schema, p);
-  if (meta?.atomic) return true;
-  if (isObject(value)) return Object.keys(value).length === 0;
-  if (Array.isArray(value)) return !(listKeysOf(meta) || isSetList(meta)) || value.length === 0;
-  return true;
-}
-
-function metaAt(schema: TypeMeta, p: Path) {
-  let sch: TypeMeta | undefined = schema;
-  let meta;
-  for (const seg of p) {
-    if (!seg.startsWith('f:')) continue;
-    meta = fieldMeta(sch, seg.slice(2));
-    sch = meta?.type?.();
-  }
-  return meta;
 }
 
 /** Structured merge of an applied configuration into the live object. */
@@ -164,34 +114,23 @@ function removePath(obj: unknown, schema: TypeMeta, p: Path): void {
   else delete (parent as JsonObject)[at as string];
 }
 
-function hasDescendantIn(set: FieldSet, key: string): boolean {
-  const prefix = key + '\u0000';
-  for (const k of set.keys()) if (k === key || k.startsWith(prefix)) return true;
-  return false;
+function describeManager(e: ManagedFieldsEntry): string {
+  let s = JSON.stringify(e.manager);
+  if (e.subresource) s += ` with subresource ${JSON.stringify(e.subresource)}`;
+  if (e.operation === 'Update') s += e.time ? ` using ${e.apiVersion} at ${e.time}` : ` using ${e.apiVersion}`;
+  return s;
 }
 
-function stripForApply(applied: JsonObject): JsonObject {
-  const out = clone(applied);
-  if (isObject(out.metadata)) {
-    delete out.metadata.managedFields;
-  }
-  return out;
-}
-
+/** Upstream's apply conflict (fieldmanager/internal/conflict.go): message and one cause per field. */
 function conflictError(conflicts: { manager: ManagedFieldsEntry; path: Path }[]): StatusError {
-  const who = (e: ManagedFieldsEntry) => {
-    let s = JSON.stringify(e.manager);
-    if (e.subresource) s += ` with subresource ${JSON.stringify(e.subresource)}`;
-    if (e.operation === 'Update') s += e.time ? ` using ${e.apiVersion} at ${e.time}` : ` using ${e.apiVersion}`;
-    return s;
-  };
   let message: string;
   if (conflicts.length === 1) {
-    message = `Apply failed with 1 conflict: conflict with ${who(conflicts[0]!.manager)}: ${formatPath(conflicts[0]!.path)}`;
+    const c = conflicts[0]!;
+    message = `Apply failed with 1 conflict: conflict with ${describeManager(c.manager)}: ${formatPath(c.path)}`;
   } else {
     const byManager = new Map<string, string[]>();
     for (const c of conflicts) {
-      const w = who(c.manager);
+      const w = describeManager(c.manager);
       byManager.set(w, [...(byManager.get(w) ?? []), formatPath(c.path)]);
     }
     const lines: string[] = [];
@@ -204,46 +143,82 @@ function conflictError(conflicts: { manager: ManagedFieldsEntry; path: Path }[])
   return new StatusError(409, 'Conflict', message, {
     causes: conflicts.map((c) => ({
       reason: 'FieldManagerConflict',
-      message: `conflict with ${who(c.manager)}`,
+      message: `conflict with ${describeManager(c.manager)}`,
       field: formatPath(c.path),
     })),
   });
+}
+
+function withManagedFields(obj: JsonObject, managedFields: ManagedFieldsEntry[]): JsonObject {
+  const metadata = isObject(obj.metadata) ? { ...obj.metadata } : {};
+  if (managedFields.length > 0) metadata.managedFields = managedFields;
+  else delete metadata.managedFields;
+  return { ...obj, metadata };
 }
 
 export function serverSideApply(live: unknown | undefined, applied: unknown, opts: ApplyOptions): ApplyResult {
   if (!isObject(applied)) throw badRequest('error decoding YAML: the applied configuration must be an object');
   if (!opts.manager) throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
   const schema = schemaForKind(opts.gvk.kind);
-  const now = opts.now ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const config = stripForApply(applied);
-  const managers = live === undefined ? [] : readManagers(live, schema, apiVersionOf(opts.gvk));
-  const base: JsonObject = isObject(live) ? clone(live) : {};
-  if (isObject(base.metadata)) delete base.metadata.managedFields;
+  const now = opts.now ?? nowRfc3339();
+  const config = clone(applied);
+  if (isObject(config.metadata)) delete config.metadata.managedFields;
+  const base: JsonObject = isObject(live) ? live : {};
+  const managers = new Managers(entriesOf(live));
+  // Objects written before anyone tracked fields: upstream attributes everything to "before-first-apply".
+  if (live !== undefined && managers.list.length === 0) {
+    const tree: JsonObject = {};
+    collect(base, schema, (p) => treeAdd(tree, p), false);
+    if (Object.keys(tree).length > 0) {
+      managers.add({
+        manager: 'before-first-apply',
+        operation: 'Update',
+        apiVersion: apiVersionOf(opts.gvk),
+        fieldsType: 'FieldsV1',
+        fieldsV1: tree,
+      });
+    }
+  }
 
   const merged = merge(base, config, schema) as JsonObject;
-  const appliedSet: FieldSet = new Map();
-  collect(config, schema, [], appliedSet, false);
-
-  const { changed, removed } = compare(base, merged, schema);
+  const { changed, removed } = diff(base, merged, schema);
   const mine = (e: ManagedFieldsEntry) => sameManager(e, opts.manager, 'Apply', opts.subresource);
-  const conflicts: { manager: ManagedFieldsEntry; path: Path; key: string; owner: Manager }[] = [];
-  for (const m of managers) {
-    if (mine(m.entry)) continue;
-    for (const [k, p] of m.set) if (changed.has(k)) conflicts.push({ manager: m.entry, path: p, key: k, owner: m });
+
+  const conflicts: { manager: ManagedFieldsEntry; path: Path }[] = [];
+  for (const e of managers.list) {
+    if (mine(e) || !isObject(e.fieldsV1)) continue;
+    for (const p of changed) if (treeHas(e.fieldsV1, p)) conflicts.push({ manager: e, path: p });
   }
   if (conflicts.length > 0 && !opts.force) throw conflictError(conflicts);
-  for (const c of conflicts) c.owner.set.delete(c.key);
-  for (const m of managers) for (const k of removed.keys()) m.set.delete(k);
+  if (conflicts.length > 0)
+    managers.drop(
+      conflicts.map((c) => c.path),
+      mine,
+    );
+  managers.drop(removed);
 
-  // Prune what the applier dropped from its configuration, unless another manager still owns it.
-  const previous = managers.find((m) => mine(m.entry));
-  if (previous) {
-    const others = managers.filter((m) => m !== previous);
-    const dropped = [...previous.set].filter(([k]) => !appliedSet.has(k));
-    // Deepest first so element removal does not shift the lookups of their children.
-    dropped.sort((a, b) => b[1].length - a[1].length);
-    for (const [k, p] of dropped) {
-      if (others.some((m) => hasDescendantIn(m.set, k))) continue;
+  // The applier's new set is exactly what it applied.
+  const appliedTree: JsonObject = {};
+  const appliedKeys = new Set<string>();
+  collect(
+    config,
+    schema,
+    (p) => {
+      treeAdd(appliedTree, p);
+      appliedKeys.add(encodePath(p));
+    },
+    false,
+  );
+
+  // Prune what the applier dropped from its configuration, unless another manager still owns it (or below it).
+  const at = managers.list.findIndex(mine);
+  if (at >= 0) {
+    const previous = managers.list[at]!;
+    const dropped = treePaths(previous.fieldsV1).filter((p) => !appliedKeys.has(encodePath(p)));
+    // Deepest first so removing an element does not shift the lookups of its children.
+    dropped.sort((a, b) => b.length - a.length);
+    for (const p of dropped) {
+      if (managers.list.some((e) => !mine(e) && isObject(e.fieldsV1) && treeHasAtOrBelow(e.fieldsV1, p))) continue;
       removePath(merged, schema, p);
     }
   }
@@ -254,61 +229,41 @@ export function serverSideApply(live: unknown | undefined, applied: unknown, opt
     apiVersion: apiVersionOf(opts.gvk),
     time: now,
     fieldsType: 'FieldsV1',
-    fieldsV1: {},
+    fieldsV1: appliedTree,
     ...(opts.subresource ? { subresource: opts.subresource } : {}),
   };
-  const next: Manager[] = managers.filter((m) => !mine(m.entry));
-  const at = managers.findIndex((m) => mine(m.entry));
-  const applier = { entry, set: appliedSet };
-  if (at >= 0) next.splice(Math.min(at, next.length), 0, applier);
-  else next.push(applier);
-  const managedFields = writeManagers(next);
-  const metadata = isObject(merged.metadata) ? merged.metadata : (merged.metadata = {});
-  metadata.managedFields = managedFields;
-  return { object: merged, managedFields };
+  if (at >= 0) managers.list[at] = entry;
+  else managers.add(entry);
+  const managedFields = managers.result();
+  return { object: withManagedFields(merged, managedFields), managedFields };
 }
 
 export function recordUpdate(previous: unknown | undefined, next: unknown, opts: UpdateOptions): unknown {
   if (!isObject(next)) return next;
   const schema = schemaForKind(opts.gvk.kind);
-  const now = opts.now ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const managers = previous === undefined ? [] : readManagers(previous, schema, undefined);
-  const before = previous === undefined ? {} : clone(previous);
-  const after = clone(next);
-  if (isObject(before) && isObject(before.metadata)) delete before.metadata.managedFields;
-  if (isObject(after.metadata)) delete after.metadata.managedFields;
-  const { changed, removed } = compare(before, after, schema);
   const manager = opts.manager || 'unknown';
-  for (const m of managers) {
-    for (const k of removed.keys()) m.set.delete(k);
-    if (!sameManager(m.entry, manager, 'Update', opts.subresource)) for (const k of changed.keys()) m.set.delete(k);
-  }
-  let own = managers.find((m) => sameManager(m.entry, manager, 'Update', opts.subresource));
-  if (changed.size > 0 || own) {
-    if (!own) {
-      own = {
-        entry: {
-          manager,
-          operation: 'Update',
-          apiVersion: apiVersionOf(opts.gvk),
-          fieldsType: 'FieldsV1',
-          fieldsV1: {},
-          ...(opts.subresource ? { subresource: opts.subresource } : {}),
-        },
-        set: new Map(),
-      };
-      managers.push(own);
+  const managers = new Managers(entriesOf(previous));
+  const { changed, removed } = diff(previous ?? {}, next, schema);
+  const mine = (e: ManagedFieldsEntry) => sameManager(e, manager, 'Update', opts.subresource);
+  managers.drop(removed);
+  managers.drop(changed, mine);
+  if (changed.length > 0) {
+    let at = managers.list.findIndex(mine);
+    if (at < 0) {
+      managers.add({
+        manager,
+        operation: 'Update',
+        apiVersion: apiVersionOf(opts.gvk),
+        fieldsType: 'FieldsV1',
+        fieldsV1: {},
+        ...(opts.subresource ? { subresource: opts.subresource } : {}),
+      });
+      at = managers.list.length - 1;
     }
-    if (changed.size > 0) {
-      own.entry.time = now;
-      own.entry.apiVersion = apiVersionOf(opts.gvk);
-    }
-    for (const [k, p] of changed) own.set.set(k, p);
+    const own = managers.writable(at);
+    own.time = opts.now ?? nowRfc3339();
+    own.apiVersion = apiVersionOf(opts.gvk);
+    for (const p of changed) treeAdd(own.fieldsV1, p);
   }
-  const out = clone(next) as JsonObject;
-  const metadata = isObject(out.metadata) ? out.metadata : (out.metadata = {});
-  metadata.managedFields = writeManagers(managers);
-  return out;
+  return withManagedFields(next, managers.result());
 }
-
-export { encodePath };
