@@ -108,14 +108,12 @@ class ProxyDriver {
   send(events: Event[]): void {
     for (const e of events) this.proc.child.stdin!.write(JSON.stringify(e) + '\n');
   }
-  async sync(): Promise<string> {
+  /** Waits until the proxy has every event in the kernel; returns its report and every failed attempt so far. */
+  async sync(): Promise<{ report: string; failures: string[] }> {
     const n = ++this.syncs;
     this.proc.child.stdin!.write('{"op":"sync"}\n');
     const line = await this.proc.waitFor(new RegExp(`synced ${n} .*\\n`), 60_000);
-    // A failed attempt the runner healed with a full rebuild is still a failure of the incremental path.
-    const failures = this.proc.output().match(/^syncfail .*$/gm) ?? [];
-    if (failures.length) throw new Error(`proxy sync attempt(s) failed: ${failures.join(' | ')}`);
-    return line.trim();
+    return { report: line.trim(), failures: this.proc.output().match(/^syncfail .*$/gm) ?? [] };
   }
 }
 
@@ -148,7 +146,9 @@ if (skip) {
         const { proxy, dns } = await startNode(h, topo, backend);
         const events = clusterObjects(topo);
         proxy.send(events);
-        t.comment(await proxy.sync());
+        const first = await proxy.sync();
+        t.comment(first.report);
+        t.same(first.failures, [], 'the initial sync succeeded at the first attempt');
         let dnsApplied = 0;
         for (const e of events) {
           dns.child.stdin!.write(JSON.stringify(e) + '\n');
@@ -250,7 +250,10 @@ if (skip) {
               ]),
             },
           ]);
-          t.comment(await proxy.sync());
+          const second = await proxy.sync();
+          t.comment(second.report);
+          // The runner heals a failed incremental sync with a full rebuild; that is still a failure to report.
+          t.same(second.failures, [], 'the incremental sync succeeded at the first attempt');
           const r = await httpLoad(h, topo.client, `http://${WEB_IP}/`, {
             count: 600,
             concurrency: 8,
