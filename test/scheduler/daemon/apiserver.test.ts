@@ -9,6 +9,7 @@ import { startApiServer } from '../../../src/apiserver/server.js';
 import { createClient } from '../../../src/client/create.js';
 import { resources } from '../../../src/client/index.js';
 import { SchedulerDaemon } from '../../../src/scheduler/daemon/daemon.js';
+import { runScheduler } from '../../../src/scheduler/daemon/run.js';
 import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
 import { resolveProfile } from '../../../src/scheduler/profile.js';
 
@@ -89,4 +90,50 @@ t.test('binds pods created through the API and reports unschedulable ones', asyn
     'Successfully assigned default/big to n2',
     'Successfully assigned default/web to n1',
   ]);
+});
+
+t.test('two replicas with leader election: one schedules, the other takes over when it stops', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-scheduler-le-'));
+  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
+  const client = createClient({ server: server.url, token: server.adminToken });
+  const leaderElection = {
+    leaderElect: true,
+    resourceName: 'kube-scheduler',
+    resourceNamespace: 'kube-system',
+    leaseDurationMs: 1500,
+    renewDeadlineMs: 1000,
+    retryPeriodMs: 200,
+  };
+  const start = () => runScheduler({ client, engine: 'ts', config: { profiles: [resolveProfile()], leaderElection } });
+  const a = start();
+  const b = start();
+  t.teardown(async () => {
+    await a.stop();
+    await b.stop();
+    await client.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await client.create(resources.nodes(), node('n1', '4'));
+  await client.create(resources.pods('default'), pod('first', '100m'));
+  const nodeOf = async (name: string) => (await client.get<Obj>(resources.pods('default'), name)).spec?.nodeName;
+  await until(async () => (await nodeOf('first')) === 'n1', 'first bound');
+  const lease = async () =>
+    (
+      await client.get<Obj>(
+        { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-system' },
+        'kube-scheduler',
+      )
+    ).spec;
+  const holder = (await lease()).holderIdentity as string;
+  t.ok(holder, 'a replica holds the lease');
+  // Stop whichever replica leads; the other must take over and keep scheduling.
+  const [leader, other] = a.daemon.stats.scheduled > 0 ? [a, b] : [b, a];
+  t.equal(leader.daemon.stats.scheduled, 1);
+  t.equal(other.daemon.stats.scheduled, 0, 'the standby did not schedule');
+  await leader.stop();
+  await client.create(resources.pods('default'), pod('second', '100m'));
+  await until(async () => (await nodeOf('second')) === 'n1', 'second bound by the new leader');
+  t.equal(other.daemon.stats.scheduled, 1);
+  t.not((await lease()).holderIdentity, holder, 'the lease changed hands');
 });
