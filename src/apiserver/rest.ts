@@ -317,10 +317,11 @@ export class RestHandlers {
       else if (rv > 0 && !(await cache.waitFor(rv))) throw tooLargeResourceVersion(rv, cache.revision);
       listRv = cache.revision;
       const all = cache.entries(def.storage, def.namespaced ? namespace || undefined : undefined);
-      const picked = all.filter((e) => selectorMatches(def, sel, e.obj));
+      const everything = sel.labels.length === 0 && sel.fields.length === 0;
+      const picked = everything ? all : all.filter((e) => selectorMatches(def, sel, e.obj));
       if (!limit || picked.length <= limit) {
         picked.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        entries = picked.map((e) => ({ obj: e.obj, json: entryJson(def, e) }));
+        entries = def.fromStorage ? picked.map((e) => ({ obj: e.obj, json: entryJson(def, e) })) : picked;
       }
     }
     if (!entries) {

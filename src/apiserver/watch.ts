@@ -16,6 +16,9 @@ export interface WatchDeps {
   bookmarkIntervalMs?: number;
 }
 
+/** Encoded batches shared by watchers that would send the same bytes, per cache batch (collected with it). */
+const sharedBatches = new WeakMap<CacheEvent[], Map<string, { buf: Buffer; n: number }>>();
+
 /** Bytes a slow client may leave unread before we drop it (it reconnects with its last resourceVersion). */
 const MAX_BUFFERED = 32 * 1024 * 1024;
 
@@ -53,7 +56,9 @@ export async function serveWatch(
     throw tooLargeResourceVersion(rv, cache.revision);
 
   const labels = { group: def.group, version: def.version, resource: def.resource };
-  const passes = (e: CacheEntry | undefined) => !!e && (!ns || e.namespace === ns) && selectorMatches(def, sel, e.obj);
+  const everything = sel.labels.length === 0 && sel.fields.length === 0;
+  const passes = (e: CacheEntry | undefined) =>
+    !!e && (!ns || e.namespace === ns) && (everything || selectorMatches(def, sel, e.obj));
   const plain = !asTable && !def.fromStorage;
   let headersSent = false;
 
@@ -133,11 +138,24 @@ export async function serveWatch(
       deps.metrics.watchEvents.inc({ group: def.group, version: def.version, kind: def.kind }, events);
       if (res.writableLength > MAX_BUFFERED) finish();
     };
+    const writeBuf = (buf: Buffer, events: number) => {
+      if (done) return;
+      res.write(buf);
+      deps.metrics.watchEvents.inc({ group: def.group, version: def.version, kind: def.kind }, events);
+      if (res.writableLength > MAX_BUFFERED) finish();
+    };
     res.on('close', () => finish());
 
     // Subscribing and replaying happen in one synchronous step, so no event falls between them.
     unsubscribe = cache.subscribe(def.storage, {
       deliver: (events) => {
+        // Watchers without selectors or conversion send identical bytes: encode the batch once for all of them.
+        const shareable = plain && sel.labels.length === 0 && sel.fields.length === 0;
+        const memoKey = ns ?? '';
+        if (shareable) {
+          const hit = sharedBatches.get(events)?.get(memoKey);
+          if (hit) return writeBuf(hit.buf, hit.n);
+        }
         let out = '';
         let n = 0;
         for (const ev of events) {
@@ -147,13 +165,18 @@ export async function serveWatch(
             n++;
           }
         }
-        write(out, n);
+        if (!shareable || !out) return write(out, n);
+        const buf = Buffer.from(out);
+        let m = sharedBatches.get(events);
+        if (!m) sharedBatches.set(events, (m = new Map()));
+        m.set(memoKey, { buf, n });
+        writeBuf(buf, n);
       },
       reset: (reason) => finish(errorLine(expired(`watch of ${def.resource} restarted: ${reason}`).status)),
     });
 
     if (sendInitial) {
-      const entries = cache.entries(def.storage, ns).filter((e) => selectorMatches(def, sel, e.obj));
+      const entries = cache.entries(def.storage, ns).filter((e) => everything || selectorMatches(def, sel, e.obj));
       entries.sort((a, b) => a.rv - b.rv);
       let out = '';
       for (const e of entries) {

@@ -1,19 +1,26 @@
 // The watch cache: one store watch over /registry/ keeps every object and a window of recent events in memory.
 // Lists at "any"/"not older than" resource versions and every API watch are served from here, never from the store.
 import type { Store, Watch, WatchEvent } from '../store/types.js';
-import { decodeStored, injectRv, parseKey } from './codec.js';
+import { injectRv, parseKey } from './codec.js';
 import type { Obj } from './types.js';
 
-export interface CacheEntry {
-  key: string;
-  storage: string;
-  namespace: string;
-  name: string;
-  rv: number;
-  /** Parsed stored object (metadata.resourceVersion set). Shared: never mutate. */
-  obj: Obj;
-  /** JSON text of `obj`, built once. */
-  json: string;
+/** One object in the cache. The parsed form is built on first use: most watchers only need the text. */
+export class CacheEntry {
+  private parsed: Obj | undefined;
+  constructor(
+    readonly key: string,
+    readonly storage: string,
+    readonly namespace: string,
+    readonly name: string,
+    readonly rv: number,
+    /** JSON text of the object with its resourceVersion, built once. */
+    readonly json: string,
+  ) {}
+
+  /** Parsed object (metadata.resourceVersion set). Shared: never mutate. */
+  get obj(): Obj {
+    return (this.parsed ??= JSON.parse(this.json) as Obj);
+  }
 }
 
 export interface CacheEvent {
@@ -150,13 +157,13 @@ export class WatchCache {
   private entryFrom(key: string, value: string, rv: number): CacheEntry | undefined {
     const k = parseKey(key);
     if (!k) return undefined;
-    let obj: Obj;
+    let json: string;
     try {
-      obj = decodeStored(value, rv);
+      json = injectRv(value, rv);
     } catch {
       return undefined;
     }
-    return { key, storage: k.storage, namespace: k.namespace, name: k.name, rv, obj, json: injectRv(value, rv) };
+    return new CacheEntry(key, k.storage, k.namespace, k.name, rv, json);
   }
 
   private bucket(storage: string): Map<string, CacheEntry> {
