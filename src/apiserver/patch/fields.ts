@@ -337,19 +337,26 @@ export function treeDelete(tree: JsonObject, path: Path): boolean {
     chain.push(c);
     n = c;
   }
+  if (path.length === 0) return false;
   if (!isEmpty(n)) {
     if (!('.' in n)) return false;
     delete n['.'];
-    // A node left with children only is a plain intermediate node; nothing else to prune.
-    return true;
+    // Children remain: the node is now a plain intermediate node.
+    if (!isEmpty(n)) return true;
   }
-  // A leaf member: remove it, then every ancestor that became empty (members with children carry ".", so an
-  // ancestor that is empty now was only an intermediate node).
+  // Drop the node, then walk up: an ancestor left empty was only an intermediate node and goes too; one left
+  // with just "." is a member without children, which is written as a bare {}.
   let i = path.length - 1;
   delete chain[i]![path[i]!];
-  while (i > 0 && isEmpty(chain[i]!)) {
-    i--;
-    delete chain[i]![path[i]!];
+  while (i > 0) {
+    const node = chain[i]!;
+    if (isEmpty(node)) {
+      i--;
+      delete chain[i]![path[i]!];
+      continue;
+    }
+    if (Object.keys(node).length === 1 && '.' in node) delete node['.'];
+    break;
   }
   return true;
 }
