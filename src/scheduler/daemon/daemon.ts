@@ -80,7 +80,7 @@ export class SchedulerDaemon {
     const nodes = factory<Node & KubeObject>(this.o.client, core('nodes'));
     nodes
       .onAdd((n) => this.onNode(n))
-      .onUpdate((_o, n) => this.onNode(n))
+      .onUpdate((o, n) => this.onNode(n, o))
       .onDelete((n) => this.each((e) => e.removeNode(n.metadata!.name!)));
     // Finished pods hold no resources (the upstream scheduler's informer filters them the same way).
     const pods = factory<PodObject>(this.o.client, core('pods'), {
@@ -139,8 +139,10 @@ export class SchedulerDaemon {
     for (const e of this.engines.values()) fn(e);
   }
 
-  private onNode(n: Node): void {
+  private onNode(n: Node, old?: Node): void {
     this.each((e) => e.upsertNode(n));
+    // Heartbeats and condition changes cannot make a pod fit; only scheduling-relevant changes retry parked pods.
+    if (old && !nodeSchedulingChanged(old, n)) return;
     this.queue.moveAllUnschedulable();
     this.armBackoffTimer();
   }
@@ -388,6 +390,19 @@ export class SchedulerDaemon {
       this.log(`scheduler: recording ${reason} event for ${ns}/${name} failed: ${(err as Error).message}`);
     }
   }
+}
+
+/** Labels, taints, cordon, allocatable or images changed (what the default plugins read from a node). */
+function nodeSchedulingChanged(a: Node, b: Node): boolean {
+  const view = (n: Node) =>
+    JSON.stringify([
+      n.metadata?.labels,
+      n.spec?.taints,
+      n.spec?.unschedulable,
+      n.status?.allocatable,
+      n.status?.images,
+    ]);
+  return view(a) !== view(b);
 }
 
 /** True when more than status and bookkeeping metadata differ (resourceVersion, generation, managedFields). */

@@ -146,3 +146,22 @@ t.test('a pod with scheduling gates waits until they are removed', async (t) => 
   await until(() => nodeOf(cluster, 'gated') === 'n1', 'bound once ungated');
   t.pass();
 });
+
+t.test('node heartbeats do not retry parked pods; a bigger allocatable does', async (t) => {
+  const cluster = new FakeCluster();
+  cluster.put(nodes, node('n1', '1'));
+  const daemon = await startDaemon(cluster);
+  t.teardown(() => daemon.stop());
+  cluster.put(pods, pod('big', '2'));
+  await until(() => daemon.stats.unschedulable === 1, 'big parked');
+  await until(() => daemon.queue.lengths.unschedulable === 1, 'big in the unschedulable set');
+  const heartbeat = {
+    ...node('n1', '1'),
+    status: { ...node('n1', '1').status, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+  cluster.put(nodes, heartbeat);
+  t.equal(daemon.queue.lengths.unschedulable, 1, 'a status heartbeat leaves it parked');
+  cluster.put(nodes, node('n1', '4'));
+  await until(() => nodeOf(cluster, 'big') === 'n1', 'bound after allocatable grew');
+  t.equal(daemon.stats.unschedulable, 1, 'no attempts in between');
+});
