@@ -133,6 +133,26 @@ t.test('real API server', async (t) => {
       await until(() => inf.get(`default/${podName}`) === undefined, 'informer delete');
       await t.rejects(c.get(pods, 'nope'), { code: 404, reason: 'NotFound', message: 'pods "nope" not found' });
       inf.stop();
+
+      // Raw requests and deleteCollection.
+      const version = await c.request('GET', '/version');
+      t.equal(version.statusCode, 200);
+      t.ok(JSON.parse(version.body.toString()).gitVersion);
+      const cms = resources.configmaps('default');
+      for (const n of ['one', 'two']) {
+        await c.create(cms, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `${app}-${n}`, labels: { set: app } },
+        });
+      }
+      await c.create(cms, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${app}-keep` } });
+      await c.deleteCollection(cms, { labelSelector: `set=${app}` });
+      const left = await c.list<any>(cms);
+      t.same(
+        left.items.map((x) => x.metadata.name).filter((n: string) => n.startsWith(`${app}-`)),
+        [`${app}-keep`],
+      );
     });
   }
 });

@@ -195,6 +195,16 @@ for (const [name, make] of transports) {
       fake.compactedBelow = 0;
       inf.stop();
       await until(() => fake.openWatches() === 0, 'watch closed on stop');
+      // Periodic resync re-delivers cached objects as updates with the same object.
+      const resynced: string[] = [];
+      const inf2 = createInformer<any>(client, resources.pods('other'), { resyncMs: 20 });
+      inf2.onUpdate((a, b) => {
+        if (a === b) resynced.push(b.metadata.name);
+      });
+      await inf2.start();
+      await until(() => resynced.includes('late'), 'resync');
+      inf2.stop();
+      await until(() => fake.openWatches() === 0, 'watch closed on stop');
     });
   });
 }

@@ -219,3 +219,24 @@ function codeOf(fn: () => unknown): number {
     throw e;
   }
 }
+
+t.test('$retainKeys inside list elements (volume source switch by kubectl apply)', (t) => {
+  const live = {
+    spec: {
+      volumes: [
+        { name: 'v', emptyDir: {} },
+        { name: 'w', configMap: { name: 'c' } },
+      ],
+    },
+  };
+  const out = applyStrategicMergePatch(
+    live,
+    { spec: { volumes: [{ $retainKeys: ['hostPath', 'name'], name: 'v', hostPath: { path: '/data' } }] } },
+    pod,
+  ) as any;
+  t.same(out.spec.volumes, [
+    { name: 'v', hostPath: { path: '/data' } },
+    { name: 'w', configMap: { name: 'c' } },
+  ]);
+  t.end();
+});
