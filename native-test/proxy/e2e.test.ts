@@ -2,11 +2,13 @@
 // serving HTTP, a client namespace routed through the node. ClusterIP spread, endpoint removal, NodePort,
 // LoadBalancer IP, ClientIP affinity and cluster DNS; the root namespace must be untouched.
 import t from 'tap';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { nativeSkipReason, run, withNetns, type Netns, type SpawnedProcess } from '../lib/netns.js';
 import { tsNodeArgs } from '../lib/tsx.js';
 import { rootDiff, snapshotRoot } from '../lib/rootcheck.js';
 import { buildTopology, POD_SUBNET, SERVICE_CIDR, type Topology } from '../lib/topology.js';
+import { podResolvConf, renderResolvConf } from '../../src/proxy/dns/resolvconf.js';
 import { CHI2_CRITICAL_0_001, chiSquareUniform, holdConnections, httpLoad } from '../lib/load.js';
 
 const proxyChild = fileURLToPath(new URL('../lib/fixtures/proxy-child.ts', import.meta.url));
@@ -230,6 +232,24 @@ if (skip) {
           t.equal(
             await dig(`@${DNS_IP}`, 'SRV', '_http._tcp.web.default.svc.cluster.local'),
             '0 100 80 web.default.svc.cluster.local.',
+          );
+          // A pod's resolv.conf as kubelet writes it (nameserver = the kube-dns ClusterIP); `ip netns exec`
+          // bind-mounts /etc/netns/<ns>/resolv.conf, so the client resolves like a pod in "default".
+          const etc = `/etc/netns/${topo.client}`;
+          mkdirSync(etc, { recursive: true });
+          t.teardown(() => rmSync(etc, { recursive: true, force: true }));
+          const conf = renderResolvConf(podResolvConf({ namespace: 'default', clusterDNS: [DNS_IP] }));
+          writeFileSync(`${etc}/resolv.conf`, conf);
+          t.equal(await dig('+search', 'web'), WEB_IP, 'short name through the search path and the ClusterIP');
+          const getent = await h.mustExec(topo.client, 'getent', ['ahostsv4', 'sticky']);
+          t.ok(
+            getent.split('\n').some((l) => l.startsWith(`${STICKY_IP} `)),
+            `glibc with ndots:5 resolves "sticky"`,
+          );
+          const body = await h.exec(topo.client, 'curl', ['-s', '--max-time', '5', 'http://web/']);
+          t.ok(
+            podNames.includes(body.stdout),
+            `curl http://web/ reaches a pod by name (${body.stdout || body.stderr})`,
           );
         });
 
