@@ -359,3 +359,31 @@ t.test('stale UDP flows: removed endpoints and the first endpoint of an empty se
   ]);
   t.same(staleFlowFilters(port('web', '10.96.0.1', [endpoint('10.0.8.1')]), null), [], 'TCP needs nothing');
 });
+
+t.test('bulk element operations: rendered in statements of 1000, checked for nft syntax when rendered', async (t) => {
+  const keys = Array.from({ length: 2500 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+  const tx = new Transaction('ip', 'skiff').add({ kind: 'elements', set: 's', keys });
+  t.equal(tx.size, 2500, 'size counts elements');
+  const lines = tx.render().trim().split('\n');
+  t.equal(lines.length, 3);
+  t.match(lines[0], /^add element ip skiff s \{ 10\.1\.0\.0, 10\.1\.0\.1, /);
+  const evil = new Transaction('ip', 'skiff').add({
+    kind: 'elements',
+    set: 's',
+    keys: ['1.2.3.4 } ; flush ruleset ; {'],
+  });
+  t.throws(() => evil.render(), /invalid element key/);
+  t.throws(
+    () => new Transaction('ip', 'skiff').add({ kind: 'elements', set: 'm', keys: ['a'], values: [] }),
+    /differ in length/,
+  );
+  // The fake applies bulk operations with the same checks as single ones.
+  const fake = new FakeTable('ip', 'skiff');
+  fake.apply(new Transaction('ip', 'skiff').add({ kind: 'table' }).add({ kind: 'set', name: 's', key: ['ipv4_addr'] }));
+  fake.apply(tx);
+  t.equal(fake.elements('s').size, 2500);
+  t.throws(
+    () => fake.apply(new Transaction('ip', 'skiff').delete({ kind: 'elements', set: 's', keys: ['10.9.9.9'] })),
+    /ENOENT/,
+  );
+});

@@ -6,6 +6,8 @@ import type { Family, Transaction } from './transaction.js';
 
 export interface NftBackend {
   readonly kind: 'fake' | 'nft' | 'netlink';
+  /** True when apply() is not atomic as a whole anyway, so the data plane may apply a sync in parts. */
+  readonly splitsTransactions?: boolean;
   /** Applies the whole transaction, or (on error) leaves the table as it was where the backend can promise it. */
   apply(tx: Transaction): Promise<void>;
   close(): Promise<void>;

@@ -16,6 +16,7 @@ import {
   type RulesetConfig,
 } from './ruleset.js';
 import { isIPv4 } from './types.js';
+import { TABLE_SIZES } from '../maglev.js';
 import { Transaction } from './transaction.js';
 
 export interface NftablesDataPlaneOptions {
@@ -41,18 +42,39 @@ function endpointName(e: EndpointState): string {
   return `${e.ip}:${e.port}`;
 }
 
-/** The map value ("ip . port") of each endpoint of a table, computed once per table rather than per slot. */
-const targetCache = new WeakMap<SlotTable, string[]>();
-function slotTargets(table: SlotTable): string[] {
-  let targets = targetCache.get(table);
-  if (!targets) {
-    targets = table.endpoints.map((e) => {
-      const colon = e.name.lastIndexOf(':');
-      return `${e.name.slice(0, colon)} . ${e.name.slice(colon + 1)}`;
-    });
-    targetCache.set(table, targets);
-  }
-  return targets;
+/**
+ * Dispatch chains created with the table, so that common table sizes never need a chain (an nft run) later:
+ * exact tables for 1–32 endpoints, Maglev sizes up to 541 (≥ 8 slots for up to 67 endpoints).
+ */
+const PRECREATED_CHAINS: [DispatchKind, number][] = [
+  ...Array.from({ length: 32 }, (_, i) => i + 1).flatMap((m): [DispatchKind, number][] => [
+    ['svc-rand', m],
+    ['np-rand', m],
+  ]),
+  ...TABLE_SIZES.filter((m) => m <= 541).flatMap((m): [DispatchKind, number][] => [
+    ['svc-hash', m],
+    ['np-hash', m],
+  ]),
+];
+
+/**
+ * What a VIP's slots hold: per slot the index into `targets` ("ip . port" map values). Random dispatch uses the
+ * exact table (slot i = endpoint i, in the tracker's sorted order, so no table object at all); affinity uses Maglev.
+ */
+interface SlotPlan {
+  m: number;
+  targets: string[];
+  /** Endpoint index per slot; undefined = identity (slot i → endpoint i). */
+  slots?: Int32Array;
+}
+
+function targetOf(name: string): string {
+  const colon = name.lastIndexOf(':');
+  return `${name.slice(0, colon)} . ${name.slice(colon + 1)}`;
+}
+
+function planOf(table: SlotTable): SlotPlan {
+  return { m: table.slots.length, targets: table.endpoints.map((e) => targetOf(e.name)), slots: table.slots };
 }
 
 function sameEndpoints(a: readonly EndpointState[], b: readonly EndpointState[]): boolean {
@@ -105,16 +127,32 @@ export class NftablesDataPlane implements DataPlane {
     if (full) for (const [key, r] of this.#ports) desired.set(key, r.state);
     for (const [key, s] of changes) desired.set(key, s);
 
+    const newChains: string[] = [];
+    let tx = new Transaction(this.config.family, this.config.table);
+    // A backend that splits transactions anyway (netlink: nft for rules, netlink for elements) gets the static
+    // part at once, so the nft process runs while the elements are computed here.
+    let staticApplied: Promise<unknown> | undefined;
+    if (full) {
+      this.#store.clear();
+      this.#chains.clear();
+      staticRuleset(this.config, tx);
+      for (const [kind, m] of PRECREATED_CHAINS) {
+        const { chain, rule } = dispatchChainOps(kind, m);
+        tx.add(chain).add({ kind: 'rule', chain: chain.name, rule });
+        newChains.push(chain.name);
+      }
+      if (this.#backend.splitsTransactions) {
+        staticApplied = this.#backend.apply(tx).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        tx = new Transaction(this.config.family, this.config.table);
+      }
+    }
+
     const live = [...desired.values()].filter((s): s is ServicePortState => s !== null);
     const tables = await this.#buildTables(live);
 
-    const tx = new Transaction(this.config.family, this.config.table);
-    if (full) {
-      staticRuleset(this.config, tx);
-      this.#store.clear();
-      this.#chains.clear();
-    }
-    const newChains: string[] = [];
     const removed: Contribution[] = [];
     const added: Contribution[] = [];
     const records = new Map<string, PortRecord | null>();
@@ -161,6 +199,8 @@ export class NftablesDataPlane implements DataPlane {
     }
 
     try {
+      const staticError = await staticApplied;
+      if (staticError) throw staticError;
       if (tx.size > 0) await this.#backend.apply(tx);
     } catch (err) {
       undo();
@@ -185,35 +225,36 @@ export class NftablesDataPlane implements DataPlane {
     return { full, operations, ms: performance.now() - started };
   }
 
-  /** Two tables per live port (cluster, external), computed in one batch; undefined where there is none. */
-  async #buildTables(states: readonly ServicePortState[]): Promise<(SlotTable | undefined)[]> {
+  /** Two slot plans per live port (cluster, external); Maglev ones computed in one batch; undefined = none. */
+  async #buildTables(states: readonly ServicePortState[]): Promise<(SlotPlan | undefined)[]> {
     const specs: TableSpec[] = [];
-    const where: number[] = [];
+    const plans: (SlotPlan | number | undefined)[] = [];
+    const plan = (eps: readonly EndpointState[], maglev: boolean): SlotPlan | number | undefined => {
+      if (eps.length === 0) return undefined;
+      if (!maglev) return { m: eps.length, targets: eps.map((e) => `${e.ip} . ${e.port}`) };
+      return specs.push({ endpoints: eps.map((e) => ({ name: endpointName(e) })), kind: 'maglev' }) - 1;
+    };
     for (const s of states) {
-      const kind = s.affinityTimeoutSeconds !== undefined ? 'maglev' : 'exact';
+      const maglev = s.affinityTimeoutSeconds !== undefined;
       const cluster = s.clusterEndpoints.filter((e) => isIPv4(e.ip));
       const hasExternal = s.nodePort !== undefined || s.externalIPs.length > 0 || s.loadBalancerIPs.length > 0;
       const external = hasExternal ? s.externalEndpoints.filter((e) => isIPv4(e.ip)) : [];
-      const clusterAt = cluster.length
-        ? specs.push({ endpoints: cluster.map((e) => ({ name: endpointName(e) })), kind }) - 1
-        : -1;
-      let externalAt = -1;
-      if (external.length) {
-        externalAt = sameEndpoints(cluster, external)
-          ? clusterAt
-          : specs.push({ endpoints: external.map((e) => ({ name: endpointName(e) })), kind }) - 1;
-      }
-      where.push(clusterAt, externalAt);
+      const clusterPlan = plan(cluster, maglev);
+      plans.push(
+        clusterPlan,
+        external.length && sameEndpoints(cluster, external) ? clusterPlan : plan(external, maglev),
+      );
     }
-    const built = await this.#tables.build(specs);
-    return where.map((i) => (i >= 0 ? built[i] : undefined));
+    const built = specs.length ? await this.#tables.build(specs) : [];
+    const byIndex = built.map(planOf);
+    return plans.map((p) => (typeof p === 'number' ? byIndex[p] : p));
   }
 
   /** The elements one service port needs; `needChain` is told every dispatch chain they jump to. */
   #contributions(
     s: ServicePortState,
-    cluster: SlotTable | undefined,
-    external: SlotTable | undefined,
+    cluster: SlotPlan | undefined,
+    external: SlotPlan | undefined,
     needChain: (chain: string, kind: DispatchKind, m: number) => void,
   ): Contribution[] {
     const out: Contribution[] = [];
@@ -222,20 +263,19 @@ export class NftablesDataPlane implements DataPlane {
     const hash = s.affinityTimeoutSeconds !== undefined;
     const noEndpointVerdict = (action: 'reject' | 'drop') => (action === 'drop' ? 'drop' : 'goto reject-chain');
 
-    const vip = (ip: string, table: SlotTable | undefined, noEndpoints: 'reject' | 'drop', masquerade: boolean) => {
+    const vip = (ip: string, table: SlotPlan | undefined, noEndpoints: 'reject' | 'drop', masquerade: boolean) => {
       const key = `${ip} . ${proto} . ${port}`;
       if (!table) {
         out.push({ set: SETS.noEndpointServices.name, key, value: noEndpointVerdict(noEndpoints) });
         return;
       }
       const kind: DispatchKind = hash ? 'svc-hash' : 'svc-rand';
-      const m = table.slots.length;
+      const { m, targets, slots } = table;
       const chain = dispatchChain(kind, m);
       needChain(chain, kind, m);
       out.push({ set: SETS.serviceIPs.name, key, value: `goto ${chain}` });
-      const targets = slotTargets(table);
       for (let i = 0; i < m; i++) {
-        out.push({ set: SETS.serviceSlots.name, key: `${key} . ${i}`, value: targets[table.slots[i]!]! });
+        out.push({ set: SETS.serviceSlots.name, key: `${key} . ${i}`, value: targets[slots ? slots[i]! : i]! });
       }
       if (masquerade) out.push({ set: SETS.externalMasq.name, key, value: '' });
     };
@@ -254,23 +294,22 @@ export class NftablesDataPlane implements DataPlane {
         out.push({ set: SETS.noEndpointNodePorts.name, key, value: noEndpointVerdict(s.externalNoEndpoints) });
       } else {
         const kind: DispatchKind = hash ? 'np-hash' : 'np-rand';
-        const m = external.slots.length;
+        const { m, targets, slots } = external;
         const chain = dispatchChain(kind, m);
         needChain(chain, kind, m);
         out.push({ set: SETS.serviceNodePorts.name, key, value: `goto ${chain}` });
-        const targets = slotTargets(external);
         for (let i = 0; i < m; i++) {
-          out.push({ set: SETS.nodePortSlots.name, key: `${key} . ${i}`, value: targets[external.slots[i]!]! });
+          out.push({ set: SETS.nodePortSlots.name, key: `${key} . ${i}`, value: targets[slots ? slots[i]! : i]! });
         }
         if (!s.externalPolicyLocal) out.push({ set: SETS.nodePortMasq.name, key, value: '' });
       }
     }
     // Hairpin is only possible for endpoints on this node (or of unknown node).
-    const hairpin = new Set<string>();
-    for (const e of [...s.clusterEndpoints, ...s.externalEndpoints]) {
-      if ((e.local || !e.nodeName) && isIPv4(e.ip)) hairpin.add(e.ip);
+    let hairpin: Set<string> | undefined;
+    for (const list of [s.clusterEndpoints, s.externalEndpoints]) {
+      for (const e of list) if ((e.local || !e.nodeName) && isIPv4(e.ip)) (hairpin ??= new Set()).add(e.ip);
     }
-    for (const ip of hairpin) out.push({ set: SETS.hairpin.name, key: `${ip} . ${ip}`, value: '' });
+    for (const ip of hairpin ?? []) out.push({ set: SETS.hairpin.name, key: `${ip} . ${ip}`, value: '' });
     return out;
   }
 

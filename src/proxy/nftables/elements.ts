@@ -8,11 +8,6 @@ export interface Contribution {
   value: string;
 }
 
-interface Entry {
-  value: string;
-  refs: number;
-}
-
 /** Element operations on one set in bulk form: keys, and values for adds. */
 export interface ElementBatch {
   set: string;
@@ -34,26 +29,57 @@ class Batches {
   }
 }
 
+/** One set's elements: value per key, and extra references only for keys held more than once (rare). */
+interface SetEntries {
+  values: Map<string, string>;
+  extra: Map<string, number>;
+}
+
 export class ElementStore {
-  readonly #sets = new Map<string, Map<string, Entry>>();
+  readonly #sets = new Map<string, SetEntries>();
   /** Contributions whose key another owner holds with another value (e.g. two services claiming one VIP:port). */
   conflicts = 0;
 
-  #set(name: string): Map<string, Entry> {
+  #set(name: string): SetEntries {
     let s = this.#sets.get(name);
-    if (!s) this.#sets.set(name, (s = new Map()));
+    if (!s) this.#sets.set(name, (s = { values: new Map(), extra: new Map() }));
     return s;
   }
 
   get size(): number {
     let n = 0;
-    for (const s of this.#sets.values()) n += s.size;
+    for (const s of this.#sets.values()) n += s.values.size;
     return n;
   }
 
   /** Current value of an element, or undefined. */
   get(set: string, key: string): string | undefined {
-    return this.#sets.get(set)?.get(key)?.value;
+    return this.#sets.get(set)?.values.get(key);
+  }
+
+  /** Adds one reference; returns true when the key is new. */
+  #ref(s: SetEntries, key: string, value: string): boolean {
+    const existing = s.values.get(key);
+    if (existing === undefined) {
+      s.values.set(key, value);
+      return true;
+    }
+    if (existing !== value) this.conflicts++;
+    s.extra.set(key, (s.extra.get(key) ?? 0) + 1);
+    return false;
+  }
+
+  /** Drops one reference; returns true when the key is gone. */
+  #unref(s: SetEntries, key: string): boolean {
+    if (!s.values.has(key)) return false;
+    const extra = s.extra.get(key);
+    if (extra === undefined) {
+      s.values.delete(key);
+      return true;
+    }
+    if (extra === 1) s.extra.delete(key);
+    else s.extra.set(key, extra - 1);
+    return false;
   }
 
   /**
@@ -65,47 +91,28 @@ export class ElementStore {
     removed: readonly Contribution[],
     added: readonly Contribution[],
   ): { deletes: ElementBatch[]; adds: ElementBatch[]; undo: () => void } {
-    // Effective value of every touched key before the change.
-    const before = new Map<string, Map<string, string | undefined>>();
+    // Effective value (and extra references) of every touched key before the change, for the diff and for undo.
+    const before = new Map<string, Map<string, { value: string | undefined; extra: number | undefined }>>();
     const remember = (c: Contribution) => {
       let m = before.get(c.set);
       if (!m) before.set(c.set, (m = new Map()));
-      if (!m.has(c.key)) m.set(c.key, this.#sets.get(c.set)?.get(c.key)?.value);
+      if (!m.has(c.key)) {
+        const s = this.#sets.get(c.set);
+        m.set(c.key, { value: s?.values.get(c.key), extra: s?.extra.get(c.key) });
+      }
     };
     for (const c of removed) remember(c);
     for (const c of added) remember(c);
-    const journal: (() => void)[] = [];
-    for (const c of removed) {
-      const s = this.#set(c.set);
-      const e = s.get(c.key);
-      if (!e) continue;
-      if (--e.refs === 0) {
-        s.delete(c.key);
-        journal.push(() => s.set(c.key, e));
-      }
-      journal.push(() => e.refs++);
-    }
-    for (const c of added) {
-      const s = this.#set(c.set);
-      const e = s.get(c.key);
-      if (!e) {
-        const fresh = { value: c.value, refs: 1 };
-        s.set(c.key, fresh);
-        journal.push(() => s.delete(c.key));
-      } else {
-        if (e.value !== c.value) this.conflicts++;
-        e.refs++;
-        journal.push(() => e.refs--);
-      }
-    }
+    for (const c of removed) this.#unref(this.#set(c.set), c.key);
+    for (const c of added) this.#ref(this.#set(c.set), c.key, c.value);
     const deletes = new Batches();
     const adds = new Batches();
     for (const [set, keys] of before) {
       const s = this.#sets.get(set);
       for (const [key, old] of keys) {
-        const now = s?.get(key)?.value;
-        if (old === now) continue;
-        if (old !== undefined) deletes.push(set, key, old);
+        const now = s?.values.get(key);
+        if (old.value === now) continue;
+        if (old.value !== undefined) deletes.push(set, key, old.value);
         if (now !== undefined) adds.push(set, key, now);
       }
     }
@@ -113,7 +120,15 @@ export class ElementStore {
       deletes: deletes.list(),
       adds: adds.list(),
       undo: () => {
-        for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
+        for (const [set, keys] of before) {
+          const s = this.#set(set);
+          for (const [key, old] of keys) {
+            if (old.value === undefined) s.values.delete(key);
+            else s.values.set(key, old.value);
+            if (old.extra === undefined) s.extra.delete(key);
+            else s.extra.set(key, old.extra);
+          }
+        }
       },
     };
   }
@@ -124,30 +139,23 @@ export class ElementStore {
    */
   fill(added: readonly Contribution[]): ElementBatch[] {
     this.clear();
+    const adds = new Batches();
+    let last: SetEntries | undefined;
+    let lastName = '';
     for (const c of added) {
-      const s = this.#set(c.set);
-      const e = s.get(c.key);
-      if (!e) s.set(c.key, { value: c.value, refs: 1 });
-      else {
-        if (e.value !== c.value) this.conflicts++;
-        e.refs++;
+      if (c.set !== lastName || !last) {
+        last = this.#set(c.set);
+        lastName = c.set;
       }
+      if (this.#ref(last, c.key, c.value)) adds.push(c.set, c.key, c.value);
     }
-    return this.all();
+    return adds.list();
   }
 
-  /** Every element, one batch per set (for a full sync after the table was rebuilt). */
+  /** Every element, one batch per set. */
   all(): ElementBatch[] {
     const out: ElementBatch[] = [];
-    for (const [set, s] of this.#sets) {
-      const keys: string[] = [];
-      const values: string[] = [];
-      for (const [key, e] of s) {
-        keys.push(key);
-        values.push(e.value);
-      }
-      out.push({ set, keys, values });
-    }
+    for (const [set, s] of this.#sets) out.push({ set, keys: [...s.values.keys()], values: [...s.values.values()] });
     return out;
   }
 

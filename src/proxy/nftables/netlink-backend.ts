@@ -8,6 +8,7 @@ import { SET_LAYOUTS } from './ruleset.js';
 
 export class NetlinkBackend implements NftBackend {
   readonly kind = 'netlink';
+  readonly splitsTransactions = true;
   #socket: NfTablesSocket | undefined;
   readonly #layouts = new Map<string, SetLayout>();
 
@@ -39,6 +40,26 @@ export class NetlinkBackend implements NftBackend {
   }
 
   async #nft(tx: Transaction, run: Operation[]): Promise<void> {
+    // "add table; delete table" (replace whatever is there) goes through netlink: nft would first read the old
+    // table, every element included, into its cache.
+    let skip = 0;
+    if (
+      run[0]?.verb === 'add' &&
+      run[0].object.kind === 'table' &&
+      run[1]?.verb === 'delete' &&
+      run[1].object.kind === 'table'
+    ) {
+      skip = 2;
+    } else if (run[0]?.verb === 'delete' && run[0].object.kind === 'table') {
+      skip = 1;
+    }
+    if (skip) {
+      this.#socket ??= new NfTablesSocket();
+      const existed = await this.#socket.deleteTable(tx.family, tx.table);
+      if (!existed && skip === 1) throw new Error(`netlink backend: no table ${tx.family} ${tx.table} to delete`);
+      run = run.slice(skip);
+      if (run.length === 0) return;
+    }
     const sub = new Transaction(tx.family, tx.table);
     sub.operations.push(...run);
     for (const op of run) {
