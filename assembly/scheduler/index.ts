@@ -101,8 +101,10 @@ const C_OUT_AFF: usize = 180;
 const C_BAL_ON: usize = 184; // i32: BalancedAllocation scores this pod (not best-effort)
 const C_FIT_ON: usize = 188; // i32: NodeResourcesFit scores
 const C_NZ_REQ: usize = 192; // ptr i64[2]: the pod's non-zero cpu and memory requests
+const C_PD_STATUS: usize = 196; // ptr i32[n]: PodTopologySpread/InterPodAffinity failure code (0 = passes)
+const C_PD_SCORE: usize = 200; // ptr i32[n]: their weighted scores
 /** Bytes of the class header. */
-export const CLASS_BYTES: i32 = 196;
+export const CLASS_BYTES: i32 = 204;
 
 function gi(c: usize, off: usize): i32 {
   return load<i32>(c + off);
@@ -446,6 +448,49 @@ export function filterClass(c: usize): i32 {
     if (f == 0) feasible++;
   }
   return feasible;
+}
+
+/**
+ * The decision for a pod whose PodTopologySpread/InterPodAffinity results (C_PD_STATUS, C_PD_SCORE) were computed
+ * outside, on top of an up-to-date index (C_FAIL and C_SCORE of every node). Returns the chosen node, -1 when none
+ * is feasible, or -2 when the final feasible set normalises TaintToleration/NodeAffinity differently from the
+ * index (the caller then scans in full).
+ */
+export function bestWithPodScores(c: usize, salt: u32): i32 {
+  const fail = gp(c, C_FAIL);
+  const pdStatus = gp(c, C_PD_STATUS);
+  const pdScore = gp(c, C_PD_SCORE);
+  const score = gp(c, C_SCORE);
+  const taintRaw = gp(c, C_TAINT_RAW);
+  const affRaw = gp(c, C_AFF_RAW);
+  let maxT: i32 = 0;
+  let maxA: i32 = 0;
+  for (let n = 0; n < nCap; n++) {
+    if (arrI(fail, n) != 0 || arrI(pdStatus, n) != 0) continue;
+    const t = arrI(taintRaw, n);
+    if (t > maxT) maxT = t;
+    const a = arrI(affRaw, n);
+    if (a > maxA) maxA = a;
+  }
+  if (maxT != gi(c, C_MAX_T) || maxA != gi(c, C_MAX_A)) return -2;
+  let best: i32 = -1;
+  let bestScore: i32 = 0;
+  let bestKey: u32 = 0;
+  for (let n = 0; n < nCap; n++) {
+    if (arrI(fail, n) != 0 || arrI(pdStatus, n) != 0) continue;
+    const s = arrI(score, n) + arrI(pdScore, n);
+    const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
+    if (
+      best < 0 ||
+      s > bestScore ||
+      (s == bestScore && (key > bestKey || (key == bestKey && arrI(rankPtr, n) < arrI(rankPtr, best))))
+    ) {
+      best = n;
+      bestScore = s;
+      bestKey = key;
+    }
+  }
+  return best;
 }
 
 // ---- incremental index ----------------------------------------------------------------------------------------------

@@ -61,8 +61,10 @@ export const C = {
   BAL_ON: 184,
   FIT_ON: 188,
   NZ_REQ: 192,
+  PD_STATUS: 196,
+  PD_SCORE: 200,
 } as const;
-export const CLASS_BYTES = 196;
+export const CLASS_BYTES = 204;
 
 /** The kernels' exports (assembly/scheduler/index.ts). */
 export interface SchedulerKernels {
@@ -73,6 +75,7 @@ export interface SchedulerKernels {
   balancedScore(c: number, n: number): number;
   scanClass(c: number, salt: number): number;
   filterClass(c: number): number;
+  bestWithPodScores(c: number, salt: number): number;
   rebuildIndex(c: number): void;
   refreshNode(c: number, n: number): number;
   bestIndexed(c: number, salt: number): number;

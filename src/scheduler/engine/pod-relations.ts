@@ -64,6 +64,10 @@ export class PodRelations {
   #withAffinity = new Int32Array(0);
   #withRequiredAnti = new Int32Array(0);
   readonly #occupied = new Set<number>();
+  /** classId → pods placed (anywhere). */
+  readonly #classPlaced = new Map<number, number>();
+  /** topology key → classId → placed pods per domain of that key (present nodes only), kept by place(). */
+  readonly #classDomains = new Map<string, Map<number, Float64Array>>();
   /** Placed pods matching one (selector, namespace) per slot, kept current by place(). */
   readonly #counters = new Map<string, Counter>();
   #cap = 64;
@@ -80,6 +84,7 @@ export class PodRelations {
   nodesChanged(): void {
     this.#epoch++;
     this.#domains.clear();
+    this.#classDomains.clear();
     this.#grow(this.nodes().length);
   }
 
@@ -101,6 +106,16 @@ export class PodRelations {
   /** Counts a pod of class c on a slot (sign 1) or stops counting it (-1). */
   place(slot: number, c: RelClass, sign: 1 | -1): void {
     this.#grow(slot + 1);
+    const total = (this.#classPlaced.get(c.id) ?? 0) + sign;
+    if (total === 0) this.#classPlaced.delete(c.id);
+    else this.#classPlaced.set(c.id, total);
+    for (const [key, byClass] of this.#classDomains) {
+      const d = this.#domainsOf(key).of[slot] ?? -1;
+      if (d < 0) continue;
+      let arr = byClass.get(c.id);
+      if (!arr) byClass.set(c.id, (arr = new Float64Array(this.#domainsOf(key).values.length)));
+      arr[d]! += sign;
+    }
     for (const counter of this.#counters.values()) if (counter.matches(c.id)) counter.counts[slot]! += sign;
     if (slot >= this.#withAffinity.length) {
       const grow = (a: Int32Array) => {
@@ -170,6 +185,27 @@ export class PodRelations {
       this.#counters.set(key, counter);
     }
     return counter.counts;
+  }
+
+  /** Pods of class `id` per domain of `key` (present nodes), from the kept tallies; all zero when none. */
+  #classDomainCounts(key: string, id: number): Float64Array | undefined {
+    let byClass = this.#classDomains.get(key);
+    if (!byClass) {
+      // First use of this key: tally every placement once; place() keeps it current afterwards.
+      const d = this.#domainsOf(key);
+      byClass = new Map();
+      for (const slot of this.#occupied) {
+        const dom = d.of[slot] ?? -1;
+        if (dom < 0) continue;
+        for (const [cid, k] of this.#placed[slot]!) {
+          let arr = byClass.get(cid);
+          if (!arr) byClass.set(cid, (arr = new Float64Array(d.values.length)));
+          arr[dom]! += k;
+        }
+      }
+      this.#classDomains.set(key, byClass);
+    }
+    return byClass.get(id);
   }
 
   /** nodeIncluded's two node tests for this pod, per slot (cached until nodes change). */
@@ -399,44 +435,35 @@ export class PodRelations {
     let affAny = false;
     let antiAny = false;
     let existingAny = false;
-    const bump = (map: Map<string, Float64Array>, slot: number, key: string, k: number): boolean => {
-      const d = this.#domainsOf(key);
-      const id = d.of[slot]!;
-      if (id < 0) return false;
+    // bump() for every pod of a class at once: add its per-domain tallies (a pod on a node without the key adds
+    // nothing, as in the reference). Returns whether any pod was counted.
+    const add = (map: Map<string, Float64Array>, key: string, id: number): boolean => {
+      const counts = this.#classDomainCounts(key, id);
+      if (!counts) return false;
       let arr = map.get(key);
-      if (!arr) map.set(key, (arr = new Float64Array(d.values.length)));
-      arr[id]! += k;
-      return true;
+      let any = false;
+      for (let d = 0; d < counts.length; d++)
+        if (counts[d] !== 0) {
+          if (!arr) map.set(key, (arr = new Float64Array(counts.length)));
+          arr[d]! += counts[d]!;
+          any = true;
+        }
+      return any;
     };
-    const pairMemo = new Map<number, { existingAnti: string[]; affAll: boolean; anti: string[] }>();
-    const pair = (id: number) => {
-      let p = pairMemo.get(id);
-      if (p) return p;
+    for (const id of this.#classPlaced.keys()) {
       const e = this.#classes.get(id)!.info;
-      p = {
-        existingAnti: e.requiredAntiAffinityTerms
-          .filter((t) => termMatches(t, pod.namespace, pod.labels))
-          .map((t) => t.topologyKey),
-        affAll:
-          pod.requiredAffinityTerms.length > 0 &&
-          pod.requiredAffinityTerms.every((t) => termMatches(t, e.namespace, e.labels)),
-        anti: pod.requiredAntiAffinityTerms
-          .filter((t) => termMatches(t, e.namespace, e.labels))
-          .map((t) => t.topologyKey),
-      };
-      pairMemo.set(id, p);
-      return p;
-    };
-    for (const slot of this.#occupied) {
-      if (!this.nodes()[slot]) continue;
-      if (this.#withRequiredAnti[slot] === 0 && !wantsTerms) continue;
-      for (const [id, k] of this.#placed[slot]!) {
-        const p = pair(id);
-        for (const key of p.existingAnti) if (bump(existingAnti, slot, key, k)) existingAny = true;
-        if (!wantsTerms) continue;
-        if (p.affAll) for (const t of pod.requiredAffinityTerms) if (bump(aff, slot, t.topologyKey, k)) affAny = true;
-        for (const key of p.anti) if (bump(anti, slot, key, k)) antiAny = true;
-      }
+      // Only pods with required anti-affinity can block, unless the pod has required terms of its own.
+      if (e.requiredAntiAffinityTerms.length === 0 && !wantsTerms) continue;
+      for (const t of e.requiredAntiAffinityTerms)
+        if (termMatches(t, pod.namespace, pod.labels) && add(existingAnti, t.topologyKey, id)) existingAny = true;
+      if (!wantsTerms) continue;
+      if (
+        pod.requiredAffinityTerms.length > 0 &&
+        pod.requiredAffinityTerms.every((t) => termMatches(t, e.namespace, e.labels))
+      )
+        for (const t of pod.requiredAffinityTerms) if (add(aff, t.topologyKey, id)) affAny = true;
+      for (const t of pod.requiredAntiAffinityTerms)
+        if (termMatches(t, e.namespace, e.labels) && add(anti, t.topologyKey, id)) antiAny = true;
     }
     const selfAffinity =
       pod.requiredAffinityTerms.length > 0 &&
@@ -517,27 +544,18 @@ export class PodRelations {
       return list;
     };
     const byKey = new Map<string, Float64Array>();
-    // Nodes without pods add nothing; the reference's order of additions does not matter (integer sums).
-    for (const slot of this.#occupied) {
-      const node = nodes[slot];
-      if (!node) continue;
-      if (!hasConstraints && this.#withAffinity[slot] === 0) continue;
-      let anyLabel = false;
-      for (const _ in node.labels) {
-        anyLabel = true;
-        break;
-      }
-      if (!anyLabel) continue;
-      for (const [id, k] of this.#placed[slot]!) {
-        for (const [key, weight] of contributions(id)) {
-          const d = this.#domainsOf(key);
-          const dom = d.of[slot]!;
-          if (dom < 0) continue;
-          let arr = byKey.get(key);
-          if (!arr) byKey.set(key, (arr = new Float64Array(d.values.length)));
-          // The reference adds weight once per existing pod.
-          arr[dom]! += weight * k;
-        }
+    // Every pod of a class contributes the same weights; add them per domain from the class tallies. A key gets an
+    // entry once some pod on a node with that key contributes (the reference's map entry), even if it sums to 0.
+    for (const id of this.#classPlaced.keys()) {
+      for (const [key, weight] of contributions(id)) {
+        const counts = this.#classDomainCounts(key, id);
+        if (!counts) continue;
+        let arr = byKey.get(key);
+        for (let d = 0; d < counts.length; d++)
+          if (counts[d] !== 0) {
+            if (!arr) byKey.set(key, (arr = new Float64Array(counts.length)));
+            arr[d]! += weight * counts[d]!;
+          }
       }
     }
     if (byKey.size === 0) return undefined;

@@ -360,7 +360,7 @@ export class EngineState {
       (this.#profile.nodeResourcesFit.scoringStrategy.requestedToCapacityRatio?.shape.length ?? 0);
     return (
       CLASS_BYTES +
-      12 * (4 * this.#nCap + 8) +
+      14 * (4 * this.#nCap + 8) +
       (this.#maxTotal + 1) * (words + 1) * 4 +
       16 +
       2 * HIST_CAP * 4 +
@@ -418,6 +418,8 @@ export class EngineState {
       C.OUT_BAL,
       C.OUT_TAINT,
       C.OUT_AFF,
+      C.PD_STATUS,
+      C.PD_SCORE,
     ])
       set(off, take(4 * n));
     set(C.BUCKETS, take((this.#maxTotal + 1) * words * 4));
@@ -619,7 +621,7 @@ export class EngineState {
     cls.histOverflow = tooBig;
   }
 
-  /** NodePorts as an outside status (all nodes, or one). */
+  /** NodePorts as an outside status (all nodes, or one); a full refresh also zeroes the outside scores. */
   #refreshPorts(cls: ClassState, h: Header, only: number | undefined): void {
     const v = this.wasm.views;
     const es = v.i32[(h.ptr + C.EXTRA_STATUS) / 4]! / 4;
@@ -638,9 +640,12 @@ export class EngineState {
       }
       v.i32[es + n] = conflict ? code! : 0;
     };
-    if (only !== undefined) check(only);
-    else if (code === undefined || wants.length === 0) v.i32.fill(0, es, es + this.#nCap);
+    if (only !== undefined) return check(only);
+    if (code === undefined || wants.length === 0) v.i32.fill(0, es, es + this.#nCap);
     else for (let n = 0; n < this.#nCap; n++) check(n);
+    // A full refresh also drops outside scores a previous full scan left behind.
+    const xs = v.i32[(h.ptr + C.EXTRA_SCORE) / 4]! / 4;
+    v.i32.fill(0, xs, xs + this.#nCap);
   }
 
   /** Present node slots in name order (valid after #updateRanks). */
@@ -697,16 +702,29 @@ export class EngineState {
     }
   }
 
-  /** Fills EXTRA_STATUS/EXTRA_SCORE with PodTopologySpread and InterPodAffinity (pod-relations.ts). */
-  #podDependentPass(cls: ClassState, h: Header): PodDependentResult {
+  /**
+   * PodTopologySpread and InterPodAffinity (pod-relations.ts) for the nodes that pass every other filter, given the
+   * class's current failure codes in C_FAIL. With `indexed` their results go to C_PD_STATUS/C_PD_SCORE (the index
+   * stays intact); otherwise into EXTRA_STATUS/EXTRA_SCORE for a full scan.
+   */
+  #podDependentPass(cls: ClassState, h: Header, indexed: boolean): PodDependentResult {
     const ptr = h.ptr;
-    this.#refreshPorts(cls, h, undefined);
-    const i32 = this.wasm.views.i32;
-    const es = i32[(ptr + C.EXTRA_STATUS) / 4]! / 4;
-    const xs = i32[(ptr + C.EXTRA_SCORE) / 4]! / 4;
-    const fail = i32[(ptr + C.FAIL) / 4]! / 4;
+    let i32 = this.wasm.views.i32;
+    let es: number;
+    let xs: number;
+    if (indexed) {
+      es = i32[(ptr + C.PD_STATUS) / 4]! / 4;
+      xs = i32[(ptr + C.PD_SCORE) / 4]! / 4;
+      i32.fill(0, es, es + this.#nCap);
+    } else {
+      this.#refreshPorts(cls, h, undefined);
+      i32 = this.wasm.views.i32;
+      es = i32[(ptr + C.EXTRA_STATUS) / 4]! / 4;
+      xs = i32[(ptr + C.EXTRA_SCORE) / 4]! / 4;
+      this.#k.filterClass(ptr);
+    }
     i32.fill(0, xs, xs + this.#nCap);
-    this.#k.filterClass(ptr);
+    const fail = i32[(ptr + C.FAIL) / 4]! / 4;
     this.#updateRanks();
     const order = this.#byName;
     const reasons = new Map<number, readonly string[]>();
@@ -757,8 +775,25 @@ export class EngineState {
     const salt = podTieSalt(this.#seed, hash);
     let slot: number;
     let pd: PodDependentResult | undefined;
-    if (this.#podDependent(cls)) {
-      pd = this.#podDependentPass(cls, h);
+    if (this.#podDependent(cls) && !cls.histOverflow) {
+      // The index keeps every node's other filters and scores current; only the two pod-dependent plugins are
+      // evaluated per pod, then combined in one pass (or a full scan when normalisation would differ).
+      this.#syncIndex(cls, h);
+      pd = this.#podDependentPass(cls, h, true);
+      slot = this.#k.bestWithPodScores(h.ptr, salt);
+      if (slot < -1) {
+        pd = this.#podDependentPass(cls, h, false);
+        slot = this.#k.scanClass(h.ptr, salt);
+        cls.indexed = false;
+      }
+      if (slot < 0) {
+        // The message needs every node's reasons from a full evaluation.
+        pd = this.#podDependentPass(cls, h, false);
+        this.#k.scanClass(h.ptr, salt);
+        cls.indexed = false;
+      }
+    } else if (this.#podDependent(cls)) {
+      pd = this.#podDependentPass(cls, h, false);
       slot = this.#k.scanClass(h.ptr, salt);
       cls.indexed = false;
     } else if (cls.histOverflow) {
@@ -856,7 +891,7 @@ export class EngineState {
     let pd: PodDependentResult | undefined;
     let slot: number;
     if (this.#podDependent(cls)) {
-      pd = this.#podDependentPass(cls, h);
+      pd = this.#podDependentPass(cls, h, false);
     } else {
       this.#refreshPorts(cls, h, undefined);
       v0.i32.fill(0, v0.i32[(h.ptr + C.EXTRA_SCORE) / 4]! / 4, v0.i32[(h.ptr + C.EXTRA_SCORE) / 4]! / 4 + this.#nCap);
