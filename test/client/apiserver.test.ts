@@ -156,3 +156,37 @@ t.test('real API server', async (t) => {
     });
   }
 });
+
+t.test('watch from a compacted version: ERROR 410 event, and the informer relists', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-client-410-'));
+  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, watchHistory: 5, log: () => {} });
+  const c = createClient({ server: server.url, token: server.adminToken });
+  t.teardown(async () => {
+    await c.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cms = resources.configmaps('default');
+  const first = await c.create<any>(cms, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-0' } });
+  for (let i = 1; i < 30; i++)
+    await c.create(cms, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` } });
+  const events: any[] = [];
+  const ac = new AbortController();
+  let error: unknown;
+  try {
+    for await (const ev of c.watch<any>(cms, { resourceVersion: first.metadata.resourceVersion, signal: ac.signal })) {
+      events.push(ev);
+      if (ev.type === 'ERROR') break;
+      if (events.length > 100) break;
+    }
+  } catch (e) {
+    error = e;
+  }
+  const expired = events.find((e) => e.type === 'ERROR')?.object ?? (error as any)?.status;
+  t.equal(expired?.code, 410, 'too old version reported as 410');
+  // An informer started now lists and sees everything.
+  const inf = createInformer<any>(c, cms);
+  await inf.start();
+  t.equal(inf.list().filter((x) => x.metadata.name.startsWith('cm-')).length, 30);
+  inf.stop();
+});
