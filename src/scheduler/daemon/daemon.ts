@@ -367,15 +367,36 @@ export class SchedulerDaemon {
     }
   }
 
+  /** Recent events by (object, reason, message): repeats bump count and lastTimestamp, like client-go's correlator. */
+  private readonly recentEvents = new Map<string, { name: string; count: number }>();
+
   private async event(pod: PodObject, type: string, reason: string, message: string, component: string) {
     const ns = pod.metadata?.namespace || 'default';
     const name = pod.metadata!.name!;
     const time = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const key = `${ns}/${name}/${pod.metadata?.uid ?? ''}|${type}|${reason}|${message}`;
+    const seen = this.recentEvents.get(key);
+    if (seen) {
+      try {
+        seen.count++;
+        await this.o.client.patch(
+          core('events', ns),
+          seen.name,
+          { count: seen.count, lastTimestamp: time },
+          { type: 'merge' },
+        );
+        return;
+      } catch {
+        // The event expired or was deleted: record a new one.
+        this.recentEvents.delete(key);
+      }
+    }
+    const eventName = `${name}.${randomBytes(8).toString('hex')}`;
     try {
       await this.o.client.create(core('events', ns), {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace: ns },
+        metadata: { name: eventName, namespace: ns },
         involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name, uid: pod.metadata?.uid },
         reason,
         message,
@@ -386,6 +407,9 @@ export class SchedulerDaemon {
         lastTimestamp: time,
         count: 1,
       });
+      this.recentEvents.set(key, { name: eventName, count: 1 });
+      // Bounded: forget the oldest entries (Map keeps insertion order).
+      while (this.recentEvents.size > 4096) this.recentEvents.delete(this.recentEvents.keys().next().value!);
     } catch (err) {
       this.log(`scheduler: recording ${reason} event for ${ns}/${name} failed: ${(err as Error).message}`);
     }

@@ -165,3 +165,21 @@ t.test('node heartbeats do not retry parked pods; a bigger allocatable does', as
   await until(() => nodeOf(cluster, 'big') === 'n1', 'bound after allocatable grew');
   t.equal(daemon.stats.unschedulable, 1, 'no attempts in between');
 });
+
+t.test('repeated FailedScheduling events are aggregated into one with a count', async (t) => {
+  const cluster = new FakeCluster();
+  cluster.put(nodes, node('n1', '1'));
+  const daemon = await startDaemon(cluster);
+  t.teardown(() => daemon.stop());
+  cluster.put(pods, pod('big', '3'));
+  await until(() => daemon.stats.unschedulable === 1, 'first attempt');
+  const labelled = (v: string) => ({ ...node('n1', '1'), metadata: { name: 'n1', labels: { v } } });
+  cluster.put(nodes, labelled('1'));
+  await until(() => daemon.stats.unschedulable === 2, 'second attempt');
+  cluster.put(nodes, labelled('2'));
+  await until(() => daemon.stats.unschedulable === 3, 'third attempt');
+  await until(() => cluster.list(events).some((e) => e.count === 3), 'count 3');
+  const failed = cluster.list(events).filter((e) => e.reason === 'FailedScheduling');
+  t.equal(failed.length, 1, 'one event object');
+  t.equal(failed[0]!.count, 3);
+});

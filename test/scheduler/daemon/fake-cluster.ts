@@ -105,7 +105,7 @@ export class FakeCluster {
       patch: async <T>(res: ResourceAddress, name: string, patch: unknown, opts?: { subresource?: string }) => {
         const cur = this.find(res, name);
         if (!cur) throw notFound(ref(res, name));
-        if (opts?.subresource !== 'status') throw new Error('fake patch supports status only');
+        if (opts?.subresource !== 'status') return this.put(res, { ...cur, ...(patch as object) }) as T;
         const status = (cur.status ?? {}) as { conditions?: { type: string }[] };
         const incoming = (patch as { status: { conditions?: { type: string }[] } }).status.conditions ?? [];
         const conditions = [
