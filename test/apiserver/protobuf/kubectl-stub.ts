@@ -17,6 +17,7 @@ const core = {
     ['configmaps', 'ConfigMap', true, ['cm']],
     ['secrets', 'Secret', true, []],
     ['pods', 'Pod', true, ['po']],
+    ['serviceaccounts', 'ServiceAccount', true, ['sa']],
   ].map(([name, kind, namespaced, shortNames]) => ({
     name,
     singularName: '',
