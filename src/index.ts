@@ -15,3 +15,5 @@ export { podResolvConf, renderResolvConf, parseResolvConf } from './proxy/dns/re
 export { NodeNetlink } from './proxy/node/rtnl.js';
 export { createClient, createInformer, resources as clientResources } from './client/index.js';
 export type { Client, ClientConfig, Informer, InformerOptions, ResourceAddress, KubeObject } from './client/index.js';
+export { createProxy, applyDesiredState, Proxy, runInNetns } from './proxy/index.js';
+export type { CreateProxyOptions, ServicePortState, DataPlane, SyncReport } from './proxy/index.js';
