@@ -949,6 +949,9 @@ export class RestHandlers {
       throw badRequest('gracePeriodSeconds must be a non-negative integer');
     const key = storeKey(def.storage, def.namespaced ? namespace : undefined, name);
     const ctx = this.sctx(namespace);
+    // NamespaceLifecycle admission: the system namespaces stay.
+    if (def.storage === 'namespaces' && ['default', 'kube-system', 'kube-public'].includes(name))
+      throw forbidden(ref(def, name), 'this namespace may not be deleted');
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const kv = await this.time('get', def, () => this.ctx.store.get(key));
       if (!kv) throw notFound(ref(def, name));
@@ -1081,7 +1084,7 @@ export class RestHandlers {
         });
         items.push(typeof r.body === 'string' ? r.body : JSON.stringify(r.body));
       } catch (e) {
-        if (e instanceof StatusError && e.code === 404) continue;
+        if (e instanceof StatusError && (e.code === 404 || e.code === 403)) continue;
         throw e;
       }
     }
