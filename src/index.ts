@@ -17,3 +17,5 @@ export { createClient, createInformer, resources as clientResources } from './cl
 export type { Client, ClientConfig, Informer, InformerOptions, ResourceAddress, KubeObject } from './client/index.js';
 export { createProxy, applyDesiredState, Proxy, runInNetns } from './proxy/index.js';
 export type { CreateProxyOptions, ServicePortState, DataPlane, SyncReport } from './proxy/index.js';
+export { startApiServer } from './apiserver/server.js';
+export type { ApiServer, ApiServerOptions } from './apiserver/server.js';
