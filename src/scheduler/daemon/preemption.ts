@@ -58,6 +58,11 @@ export async function preempt(
     return { victims: [], message: 'preemption: not eligible due to preemptionPolicy=Never.' };
   const nodes = Object.keys(why.filtered).sort();
   const p = priority(preemptor);
+  // PodEligibleToPreemptOthers: while victims on the nominated node are terminating, do not preempt again.
+  const nominated = preemptor.status?.nominatedNodeName;
+  if (nominated && !(why.filtered[nominated] ?? []).some((r) => unresolvable.some((re) => re.test(r))))
+    if (podsOnNode(nominated).some((v) => priority(v) < p && v.metadata?.deletionTimestamp))
+      return { victims: [], message: 'preemption: not eligible due to a terminating pod on the nominated node.' };
   const fits = async (node: string) =>
     (await engine.explain({ ...preemptor, spec: { ...preemptor.spec!, nodeName: node } })).feasible.includes(node);
   const perNode = new Map<string, string>();

@@ -80,6 +80,24 @@ t.test('nothing to gain: upstream-style preemption message', async (t) => {
   );
 });
 
+t.test('no second preemption while victims on the nominated node terminate', async (t) => {
+  const s = await createScheduler({ engine: 'ts' });
+  s.upsertNode(node('a', '1'));
+  s.upsertNode(node('b', '1'));
+  const dying = {
+    ...pod('a-low', '1', 1, 'a'),
+    metadata: { name: 'a-low', namespace: 'default', deletionTimestamp: '2026-01-01T00:00:00Z' },
+  };
+  const placed = [dying, pod('b-low', '1', 1, 'b')];
+  for (const p of placed) s.upsertPod(p);
+  const preemptor = { ...pod('vip', '1', 100), status: { phase: 'Pending', nominatedNodeName: 'a' } };
+  const r = await preempt(s, preemptor, await s.explain(preemptor), (n) =>
+    placed.filter((p) => p.spec!.nodeName === n),
+  );
+  t.equal(r.node, undefined, 'b-low is spared');
+  t.equal(r.message, 'preemption: not eligible due to a terminating pod on the nominated node.');
+});
+
 t.test('daemon: a high-priority pod preempts a lower-priority one and gets its node', async (t) => {
   const cluster = new FakeCluster();
   const pods = { group: '', version: 'v1', resource: 'pods', namespace: 'default' };
