@@ -50,6 +50,7 @@ export const container: TypeMeta = {
 };
 
 export const podSpec: TypeMeta = {
+  nodeSelector: { atomic: true },
   volumes: mergeBy('name'),
   initContainers: mergeBy('name', () => container),
   containers: mergeBy('name', () => container),
