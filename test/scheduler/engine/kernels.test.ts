@@ -7,7 +7,7 @@ import { createWasmEngine } from '../../../src/scheduler/engine/index.js';
 import { ReferenceEngine } from '../../../src/scheduler/reference.js';
 import { beats, fnv1a32, podTieSalt, tieKey } from '../../../src/scheduler/tiebreak.js';
 import { defaultProfile, type Node, type Pod, type Profile } from '../../../src/scheduler/types.js';
-import { prng } from './generate.js';
+import { prng } from './fixtures/generate.js';
 
 interface TieKernels extends SchedulerKernels {
   bestOfBitset(bits: number, words: number, salt: number): number;

@@ -1,6 +1,6 @@
 // Engine parity, cases 5000–9999 of 10,000 (two files so tap runs the halves in parallel).
 import t from 'tap';
-import { runParity } from './parity.js';
+import { runParity } from './fixtures/parity.js';
 
 t.test('generated clusters give identical schedule and explain results in both engines', (t) =>
   runParity(t, 5000, 5000),

@@ -4,7 +4,7 @@ import { createWasmEngine } from '../../../src/scheduler/engine/index.js';
 import { createScheduler } from '../../../src/scheduler/embed.js';
 import { ReferenceEngine } from '../../../src/scheduler/reference.js';
 import { defaultProfile, type Pod } from '../../../src/scheduler/types.js';
-import { Gen, genNode, genPod } from './generate.js';
+import { Gen, genNode, genPod } from './fixtures/generate.js';
 
 t.test('decisions made in the worker equal the reference, batch after batch', async (t) => {
   const ref = new ReferenceEngine({ profile: defaultProfile, seed: 42 });
