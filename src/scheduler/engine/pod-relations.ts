@@ -473,6 +473,8 @@ export class PodRelations {
     const antiTerms = pod.requiredAntiAffinityTerms.map((t) => view(anti, t.topologyKey));
     const existing = [...existingAnti.keys()].map((key) => view(existingAnti, key));
     const allowFirst = !affAny && selfAffinity;
+    // Nothing can fail: no required terms of its own and no placed pod's anti-affinity selects it.
+    if (affTerms.length === 0 && !antiAny && !existingAny) return;
     for (let i = 0; i < candidates.length; i++) {
       const slot = candidates[i]!;
       // satisfiesAffinity: every topology key present; pods matching all terms there, unless it is the first one.

@@ -749,16 +749,18 @@ export class EngineState {
     // Scores over the final feasible nodes, in name order as the reference passes them.
     const feasible: number[] = [];
     for (const n of order) if (cur[n] === 0) feasible.push(n);
-    const pluginScores = new Map<ScorePluginName, number[]>();
+    // A plugin that skips (undefined) scores 0 everywhere: nothing to add, explain reports zeros.
+    const pluginScores = new Map<ScorePluginName, number[] | undefined>();
     for (const name of POD_DEPENDENT_SCORES) {
       if (!this.#weights.has(name)) continue;
       const scores =
-        (feasible.length === 0
+        feasible.length === 0
           ? undefined
           : name === 'PodTopologySpread'
             ? this.#relations.spreadScores(cls.info, feasible)
-            : this.#relations.affinityScores(cls.info, feasible)) ?? new Array<number>(feasible.length).fill(0);
+            : this.#relations.affinityScores(cls.info, feasible);
       pluginScores.set(name, scores);
+      if (!scores) continue;
       const w = this.#weights.get(name)!;
       for (let i = 0; i < feasible.length; i++) i32[xs + feasible[i]!] += w * scores[i]!;
     }
@@ -919,7 +921,9 @@ export class EngineState {
       }
       out.feasible.push(name);
       for (const [plugin, base] of outs) if (this.#weights.has(plugin)) out.scores[plugin]![name] = v.i32[base + n]!;
-      if (pd) for (const [plugin, scores] of pd.pluginScores) out.scores[plugin]![name] = scores[feasibleRank.get(n)!]!;
+      if (pd)
+        for (const [plugin, scores] of pd.pluginScores)
+          out.scores[plugin]![name] = scores ? scores[feasibleRank.get(n)!]! : 0;
       else for (const plugin of POD_DEPENDENT_SCORES) if (this.#weights.has(plugin)) out.scores[plugin]![name] = 0;
       out.total[name] = v.i32[score + n]!;
     }
@@ -938,5 +942,6 @@ interface PodDependentResult {
   reasons: Map<number, readonly string[]>;
   /** Feasible slots in name order. */
   feasible: number[];
-  pluginScores: Map<ScorePluginName, number[]>;
+  /** Normalised scores per feasible node, undefined when the plugin skipped (0 everywhere). */
+  pluginScores: Map<ScorePluginName, number[] | undefined>;
 }
