@@ -69,6 +69,8 @@ async function startServer(dataDir: string, insecure: boolean): Promise<{ child:
 }
 
 interface Client {
+  /** Closes pooled keep-alive connections so the process can exit. */
+  close(): void;
   request(method: string, path: string, body?: string): Promise<{ status: number; body: string }>;
   stream(path: string, onData: (chunk: Buffer) => void): http.ClientRequest;
 }
@@ -82,6 +84,7 @@ function makeClient(url: string, token: string, ca: string | undefined, sockets:
   const mod = secure ? https : http;
   const base = { hostname: u.hostname, port: u.port, agent, headers: { authorization: `Bearer ${token}` } };
   return {
+    close: () => agent.destroy(),
     request(method, path, body) {
       return new Promise((resolve, reject) => {
         const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -247,6 +250,7 @@ export async function run(argv: string[]): Promise<number> {
       `list of ${listed} pods: ${result.list10kMs} ms (${(list.body.length / 1048576).toFixed(1)} MiB)`,
       `transport: ${url.startsWith('https') ? 'HTTPS' : 'HTTP'}, store: sqlite`,
     ];
+    client.close();
     for (const l of lines) process.stdout.write(`${l}\n`);
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     return failures === 0 && wait && listed === o.pods ? 0 : 1;
