@@ -43,6 +43,16 @@ interface Domains {
   values: string[];
 }
 
+/** The nodes a filter runs on: those of `order` whose first failure so far (codes, 0 = none) is not before `code`. */
+export interface Candidates {
+  order: readonly number[];
+  codes: Int32Array;
+  code: number;
+}
+
+/** Receives each node a filter rejects, with its reasons. */
+export type FailureSink = (slot: number, reasons: readonly string[]) => void;
+
 interface Counter {
   counts: Int32Array;
   matches: (classId: number) => boolean;
@@ -255,7 +265,7 @@ export class PodRelations {
   }
 
   /** PodTopologySpread Filter over the candidate slots; returns the failing ones with reasons. */
-  spreadFilter(pod: PodInfo, candidates: number[], out: Map<number, readonly string[]>): void {
+  spreadFilter(pod: PodInfo, candidates: Candidates, out: FailureSink): void {
     const constraints = this.#constraints(pod, 'DoNotSchedule');
     if (constraints.length === 0) return;
     const nodes = this.nodes();
@@ -323,19 +333,22 @@ export class PodRelations {
         bound: c.maxSkew + minMatch - self[i]!,
       };
     });
-    for (let k = 0; k < candidates.length; k++) {
-      const slot = candidates[k]!;
+    const { order, codes, code } = candidates;
+    for (let k = 0; k < order.length; k++) {
+      const slot = order[k]!;
+      const earlier = codes[slot]!;
+      if (earlier !== 0 && earlier < code) continue;
       for (let i = 0; i < checks.length; i++) {
         const ch = checks[i]!;
         const d = ch.of[slot]!;
         if (d < 0) {
-          out.set(slot, labelReasons);
+          out(slot, labelReasons);
           break;
         }
         // matchNum + self - minMatch > maxSkew
         const matchNum = ch.present[d] ? ch.counts[d]! : 0;
         if (matchNum > ch.bound) {
-          out.set(slot, spreadReasons);
+          out(slot, spreadReasons);
           break;
         }
       }
@@ -426,7 +439,7 @@ export class PodRelations {
   }
 
   /** InterPodAffinity Filter over the candidate slots. */
-  affinityFilter(pod: PodInfo, candidates: number[], out: Map<number, readonly string[]>): void {
+  affinityFilter(pod: PodInfo, candidates: Candidates, out: FailureSink): void {
     const wantsTerms = pod.requiredAffinityTerms.length > 0 || pod.requiredAntiAffinityTerms.length > 0;
     // key → domain counts (only increments, so "size" of the reference maps = any bump happened for that map).
     const existingAnti = new Map<string, Float64Array>();
@@ -475,8 +488,11 @@ export class PodRelations {
     const allowFirst = !affAny && selfAffinity;
     // Nothing can fail: no required terms of its own and no placed pod's anti-affinity selects it.
     if (affTerms.length === 0 && !antiAny && !existingAny) return;
-    for (let i = 0; i < candidates.length; i++) {
-      const slot = candidates[i]!;
+    const { order, codes, code } = candidates;
+    for (let i = 0; i < order.length; i++) {
+      const slot = order[i]!;
+      const earlier = codes[slot]!;
+      if (earlier !== 0 && earlier < code) continue;
       // satisfiesAffinity: every topology key present; pods matching all terms there, unless it is the first one.
       let podsExist = true;
       let keysMissing = false;
@@ -489,7 +505,7 @@ export class PodRelations {
         if ((t.arr ? t.arr[id]! : 0) <= 0) podsExist = false;
       }
       if (keysMissing || (!podsExist && !allowFirst)) {
-        out.set(slot, affinityReasons);
+        out(slot, affinityReasons);
         continue;
       }
       if (antiAny) {
@@ -502,7 +518,7 @@ export class PodRelations {
           }
         }
         if (blocked) {
-          out.set(slot, antiAffinityReasons);
+          out(slot, antiAffinityReasons);
           continue;
         }
       }
@@ -510,7 +526,7 @@ export class PodRelations {
         for (const e of existing) {
           const id = e.of[slot]!;
           if (id >= 0 && e.arr![id]! > 0) {
-            out.set(slot, existingAntiAffinityReasons);
+            out(slot, existingAntiAffinityReasons);
             break;
           }
         }

@@ -651,10 +651,14 @@ export class EngineState {
   /** Present node slots in name order (valid after #updateRanks). */
   #byName: number[] = [];
   #scratchCodes = new Int32Array(0);
+  #scratchReasons = new Uint8Array(0);
   #podDependentFilters: FilterPluginName[] = [];
 
   #updateRanks(): void {
-    if (this.#scratchCodes.length < this.#nCap) this.#scratchCodes = new Int32Array(this.#nCap);
+    if (this.#scratchCodes.length < this.#nCap) {
+      this.#scratchCodes = new Int32Array(this.#nCap);
+      this.#scratchReasons = new Uint8Array(this.#nCap);
+    }
     if (!this.#ranksDirty) return;
     const slots: number[] = [];
     for (let n = 0; n < this.#used; n++) if (this.#nodes[n]) slots.push(n);
@@ -727,25 +731,35 @@ export class EngineState {
     const fail = i32[(ptr + C.FAIL) / 4]! / 4;
     this.#updateRanks();
     const order = this.#byName;
-    const reasons = new Map<number, readonly string[]>();
     // Current first failure per node (0 = passes so far); the two plugins run in profile order where nothing
-    // earlier failed, exactly like the framework's per-node loop.
+    // earlier failed, exactly like the framework's per-node loop. Reasons: index into a small table per node.
     const cur = this.#scratchCodes;
-    for (const n of order) cur[n] = i32[fail + n]! & 0xff;
+    const reasonIdx = this.#scratchReasons;
+    const table: (readonly string[])[] = [];
+    for (const n of order) {
+      cur[n] = i32[fail + n]! & 0xff;
+      reasonIdx[n] = 0;
+    }
     for (const f of this.#podDependentFilters) {
       const code = this.#filterCode.get(f)!;
-      const candidates: number[] = [];
-      for (const n of order) if (cur[n] === 0 || cur[n]! > code) candidates.push(n);
-      const failed = new Map<number, readonly string[]>();
-      if (f === 'PodTopologySpread') this.#relations.spreadFilter(cls.info, candidates, failed);
-      else this.#relations.affinityFilter(cls.info, candidates, failed);
-      for (const [n, r] of failed) {
+      let lastReasons: readonly string[] | undefined;
+      let lastIdx = 0;
+      const sink = (n: number, r: readonly string[]) => {
+        if (r !== lastReasons) {
+          lastIdx = table.indexOf(r) + 1 || table.push(r);
+          lastReasons = r;
+        }
         cur[n] = code;
-        reasons.set(n, r);
+        reasonIdx[n] = lastIdx;
         const prev = i32[es + n]!;
         i32[es + n] = prev === 0 || code < prev ? code : prev;
-      }
+      };
+      const candidates = { order, codes: cur, code };
+      if (f === 'PodTopologySpread') this.#relations.spreadFilter(cls.info, candidates, sink);
+      else this.#relations.affinityFilter(cls.info, candidates, sink);
     }
+    const reasons = new Map<number, readonly string[]>();
+    if (!indexed) for (const n of order) if (reasonIdx[n] !== 0) reasons.set(n, table[reasonIdx[n]! - 1]!);
     // Scores over the final feasible nodes, in name order as the reference passes them.
     const feasible: number[] = [];
     for (const n of order) if (cur[n] === 0) feasible.push(n);
