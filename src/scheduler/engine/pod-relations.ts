@@ -74,6 +74,12 @@ export class PodRelations {
   #withAffinity = new Int32Array(0);
   #withRequiredAnti = new Int32Array(0);
   readonly #occupied = new Set<number>();
+  /** Parsed spread constraints per pod class (they depend on workloads through the default selector). */
+  readonly #parsed = new WeakMap<
+    PodInfo,
+    { version: number; doNotSchedule: SpreadConstraint[] | undefined; scheduleAnyway: SpreadConstraint[] | undefined }
+  >();
+  #workloadVersion = 0;
   /** classId → pods placed (anywhere). */
   readonly #classPlaced = new Map<number, number>();
   /** topology key → classId → placed pods per domain of that key (present nodes only), kept by place(). */
@@ -241,6 +247,16 @@ export class PodRelations {
 
   /** podConstraints of the reference: the pod's own constraints, else the defaults with its default selector. */
   #constraints(pod: PodInfo, action: 'DoNotSchedule' | 'ScheduleAnyway'): SpreadConstraint[] {
+    let cached = this.#parsed.get(pod);
+    if (!cached || cached.version !== this.#workloadVersion) {
+      cached = { version: this.#workloadVersion, doNotSchedule: undefined, scheduleAnyway: undefined };
+      this.#parsed.set(pod, cached);
+    }
+    const key = action === 'DoNotSchedule' ? 'doNotSchedule' : 'scheduleAnyway';
+    return (cached[key] ??= this.#parseConstraints(pod, action));
+  }
+
+  #parseConstraints(pod: PodInfo, action: 'DoNotSchedule' | 'ScheduleAnyway'): SpreadConstraint[] {
     const own = pod.pod.spec?.topologySpreadConstraints ?? [];
     if (own.length > 0) return parseConstraints(own, pod.labels, action);
     const cfg = this.profile.podTopologySpread;
@@ -250,6 +266,11 @@ export class PodRelations {
     const selector = defaultSelector(pod, this.snapshot.workloads.values());
     if (selector.length === 0) return [];
     return constraints.map((c) => ({ ...c, selector }));
+  }
+
+  /** Services or controllers changed: default spreading selectors are recomputed. */
+  workloadsChanged(): void {
+    this.#workloadVersion++;
   }
 
   /** Whether the pod has constraints of either kind (then it needs this module at all). */
@@ -281,6 +302,10 @@ export class PodRelations {
     const pres = constraints.map((c) => present.get(c.topologyKey)!);
     // Constraints sharing a key: upstream keeps the last included one's count per node.
     const distinct = new Set(constraints.map((c) => c.topologyKey)).size === constraints.length;
+    const honorAff = constraints.map((c) => c.honorNodeAffinity);
+    const honorTaints = constraints.map((c) => c.honorNodeTaints);
+    const incAff = inc.affinity;
+    const incTaints = inc.taints;
     for (let slot = 0; slot < nodes.length; slot++) {
       if (!nodes[slot]) continue;
       let all = true;
@@ -292,7 +317,7 @@ export class PodRelations {
       if (!all) continue;
       for (let i = 0; i < constraints.length; i++) {
         const c = constraints[i]!;
-        if (!this.#included(c, inc, slot)) continue;
+        if ((honorAff[i] && incAff[slot] === 0) || (honorTaints[i] && incTaints[slot] === 0)) continue;
         if (!distinct) {
           // A later included constraint on the same key overwrites this one.
           let overwritten = false;

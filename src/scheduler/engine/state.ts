@@ -223,10 +223,12 @@ export class EngineState {
           break;
         case 'workload':
           this.#snapshot.workloads.set(`${op.workload.kind}/${op.workload.namespace}/${op.workload.name}`, op.workload);
+          this.#relations.workloadsChanged();
           this.#epoch++;
           break;
         case 'removeWorkload':
           this.#snapshot.workloads.delete(`${op.kind}/${op.namespace}/${op.name}`);
+          this.#relations.workloadsChanged();
           this.#epoch++;
           break;
       }
