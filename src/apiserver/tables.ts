@@ -74,6 +74,7 @@ const createdAtColumn = col(
 );
 
 export function tableColumns(def: ResourceDef): TableColumn[] {
+  if (def.table?.omitName) return def.table.columns;
   return [nameColumn, ...(def.table ? def.table.columns : [createdAtColumn])];
 }
 
@@ -89,7 +90,7 @@ export function tableRow(def: ResourceDef, obj: Obj, now: number): Obj {
   const meta = obj.metadata ?? {};
   const cells = def.table ? def.table.cells(obj, now) : [meta.creationTimestamp ?? null];
   return {
-    cells: [meta.name ?? '', ...cells],
+    cells: def.table?.omitName ? cells : [meta.name ?? '', ...cells],
     object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: meta },
   };
 }

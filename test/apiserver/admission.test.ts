@@ -243,3 +243,64 @@ t.test('services: cluster IPs and node ports without collisions', async (t) => {
   t.equal(put.status, 200, put.text);
   t.equal(put.body.spec.clusterIP, a.body.spec.clusterIP);
 });
+
+t.test('Table output: upstream columns for each resource', async (t) => {
+  const s = await startTestServer(t);
+  const table = { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' };
+  const cols = async (path: string) => {
+    const r = await s.req('GET', path, undefined, table);
+    t.equal(r.body.kind, 'Table', path);
+    return r.body.columnDefinitions
+      .filter((c: { priority: number }) => c.priority === 0)
+      .map((c: { name: string }) => c.name);
+  };
+  await s.req('POST', '/api/v1/namespaces/default/events', {
+    metadata: { name: 'e1' },
+    involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' },
+    reason: 'Started',
+    message: 'hi',
+    type: 'Normal',
+  });
+  t.same(await cols('/api/v1/namespaces/default/pods'), ['Name', 'Ready', 'Status', 'Restarts', 'Age']);
+  t.same(await cols('/apis/apps/v1/namespaces/default/deployments'), [
+    'Name',
+    'Ready',
+    'Up-to-date',
+    'Available',
+    'Age',
+  ]);
+  t.same(await cols('/apis/apps/v1/namespaces/default/replicasets'), ['Name', 'Desired', 'Current', 'Ready', 'Age']);
+  t.same(await cols('/api/v1/namespaces/default/services'), [
+    'Name',
+    'Type',
+    'Cluster-IP',
+    'External-IP',
+    'Port(s)',
+    'Age',
+  ]);
+  t.same(await cols('/api/v1/nodes'), ['Name', 'Status', 'Roles', 'Age', 'Version']);
+  t.same(await cols('/api/v1/namespaces'), ['Name', 'Status', 'Age']);
+  t.same(await cols('/api/v1/namespaces/default/endpoints'), ['Name', 'Endpoints', 'Age']);
+  t.same(await cols('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices'), [
+    'Name',
+    'AddressType',
+    'Ports',
+    'Endpoints',
+    'Age',
+  ]);
+  t.same(await cols('/apis/coordination.k8s.io/v1/namespaces/default/leases'), ['Name', 'Holder', 'Age']);
+  t.same(await cols('/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers'), [
+    'Name',
+    'Reference',
+    'Targets',
+    'MinPods',
+    'MaxPods',
+    'Replicas',
+    'Age',
+  ]);
+  t.same(await cols('/api/v1/namespaces/default/events'), ['Last Seen', 'Type', 'Reason', 'Object', 'Message']);
+  const ev = await s.req('GET', '/api/v1/namespaces/default/events', undefined, table);
+  t.same(ev.body.rows[0].cells.slice(1, 5), ['Normal', 'Started', 'pod/p', '']);
+  const svc = await s.req('GET', '/api/v1/namespaces/default/services', undefined, table);
+  t.same(svc.body.rows[0].cells.slice(0, 5), ['kubernetes', 'ClusterIP', '10.96.0.1', '<none>', '443/TCP']);
+});
