@@ -6,7 +6,6 @@ type Bench = { run(argv: string[]): Promise<number | void> };
 const benches: Record<string, () => Promise<Bench>> = {
   // one line per benchmark, e.g.  store: () => import('../bench/store.js'),
   proxy: () => import('../bench/proxy.js'),
-  proxy: () => import('../bench/proxy.js'),
   api: () => import('../bench/api.js'),
   scheduler: () => import('../bench/scheduler.js'),
   store: () => import('../bench/store.js'),

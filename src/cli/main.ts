@@ -5,10 +5,19 @@ type CommandModule = { run(argv: string[]): Promise<number | void> };
 /** Each command lives in its own file under src/cli/ and exports run(argv). */
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   apiserver: { summary: 'run the API server alone', load: () => import('./apiserver.js') },
-  up: { summary: 'run the all-in-one control plane (API server, later scheduler, controllers, nodes)', load: () => import('./up.js') },
+  up: {
+    summary: 'run the all-in-one control plane (API server, later scheduler, controllers, nodes)',
+    load: () => import('./up.js'),
+  },
   bench: { summary: 'run a benchmark (store | api | scheduler | proxy)', load: () => import('./bench.js') },
-  scheduler: { summary: 'run the scheduler daemon (kube-scheduler default profile)', load: () => import('./scheduler.js') },
-  proxy: { summary: 'run the service proxy (Services → nftables/iptables on this node)', load: () => import('./proxy.js') },
+  scheduler: {
+    summary: 'run the scheduler daemon (kube-scheduler default profile)',
+    load: () => import('./scheduler.js'),
+  },
+  proxy: {
+    summary: 'run the service proxy (Services → nftables/iptables on this node)',
+    load: () => import('./proxy.js'),
+  },
   // one line per command, e.g.  up: { summary: '…', load: () => import('./up.js') },
 };
 
