@@ -1,9 +1,10 @@
 // `skiff scheduler`: runs the scheduler daemon against an API server (kubeconfig), optionally with a
 // KubeSchedulerConfiguration file and leader election through a Lease.
 import { parseArgs } from 'node:util';
+import type { ApiServer } from '../apiserver/server.js';
 import { createClient } from '../client/create.js';
 import { defaultLeaderElection, loadSchedulerConfig, type SchedulerConfig } from '../scheduler/daemon/config.js';
-import { runScheduler } from '../scheduler/daemon/run.js';
+import { runScheduler, type RunningScheduler } from '../scheduler/daemon/run.js';
 import { resolveProfile } from '../scheduler/profile.js';
 
 const usage = `usage: skiff scheduler [--kubeconfig FILE] [--config FILE] [--engine wasm|ts] [--seed N]
@@ -62,4 +63,27 @@ export async function run(argv: string[]): Promise<number> {
   await client.close();
   if (outcome === 'lost') process.stderr.write('skiff scheduler: leader election lost\n');
   return outcome === 'lost' ? 1 : 0;
+}
+
+/**
+ * The scheduler inside `skiff up`: the same daemon, talking to the API server in this process through fastify's
+ * inject (no sockets, same handlers, same admission), behind the kube-scheduler Lease like upstream.
+ */
+export function startInProcessScheduler(server: ApiServer): { running: RunningScheduler; stop(): Promise<void> } {
+  const client = createClient({ inject: server.fastify, token: server.adminToken, userAgent: 'skiff-scheduler' });
+  const running = runScheduler({
+    client,
+    config: { profiles: [resolveProfile()], leaderElection: { ...defaultLeaderElection } },
+    log: (line) => process.stderr.write(`skiff ${line}\n`),
+  });
+  void running.done.then((outcome) => {
+    if (outcome === 'lost') process.stderr.write('skiff up: scheduler lost its leader lease; scheduling stopped\n');
+  });
+  return {
+    running,
+    async stop() {
+      await running.stop();
+      await client.close();
+    },
+  };
 }

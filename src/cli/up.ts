@@ -2,6 +2,7 @@
 // nodes here), writes DIR/kubeconfig, prints a line containing "ready", and shuts down cleanly on SIGTERM.
 import { startApiServer } from '../apiserver/server.js';
 import { parseServerFlags, serveUntilSignal } from './apiserver.js';
+import { startInProcessScheduler } from './scheduler.js';
 
 const usage = `usage: skiff up [--data DIR] [--port PORT] [--nodes N] [--store sqlite|etcd] [--etcd-endpoints URL,...]
                 [--bind-address IP] [--insecure-http] [--service-cluster-ip-range CIDR]`;
@@ -23,8 +24,13 @@ export async function run(argv: string[]): Promise<number> {
   // --nodes N: 0 = control plane only. Node agents join in later issues.
   if (flags.nodes > 0)
     process.stderr.write(`skiff up: --nodes ${flags.nodes}: node agents are not part of this build yet\n`);
+  // --- scheduler (issue 4): the daemon on the in-process client, leader-elected through the kube-scheduler Lease ---
+  const scheduler = startInProcessScheduler(server);
+  // --- end scheduler ---
   process.stdout.write(
     `skiff up: control plane ready at ${server.url}; kubeconfig written to ${server.kubeconfigPath}\n`,
   );
-  return serveUntilSignal(server);
+  return serveUntilSignal(server, async () => {
+    await scheduler.stop();
+  });
 }

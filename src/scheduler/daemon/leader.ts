@@ -120,6 +120,31 @@ export class LeaderElector {
     this.observedAt = at;
   }
 
+  /**
+   * Gives the lease up after a clean stop (client-go's ReleaseOnCancel, which kube-scheduler turns on): the holder is
+   * cleared so a restarted or standby replica takes over at once instead of waiting out leaseDuration.
+   */
+  async release(): Promise<void> {
+    const { client, namespace, name, identity } = this.o;
+    try {
+      const lease = await client.get<Lease>(leases(namespace), name);
+      if (lease.spec?.holderIdentity !== identity) return;
+      const now = microTime(this.now());
+      await client.update(leases(namespace), {
+        ...lease,
+        spec: {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: lease.spec.leaseTransitions ?? 0,
+        },
+      });
+    } catch {
+      // Best effort, as upstream: the lease then simply expires.
+    }
+  }
+
   /** Blocks until leadership is acquired, leads until renewal fails or the signal aborts, then returns. */
   async run(): Promise<void> {
     const { signal } = this.o;

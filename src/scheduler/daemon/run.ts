@@ -49,7 +49,8 @@ export function runScheduler(o: RunSchedulerOptions): RunningScheduler {
   const waitForStop = new Promise<void>((resolve) =>
     stop.signal.addEventListener('abort', () => resolve(), { once: true }),
   );
-  const elected = le.leaderElect
+  let leading = false;
+  const elector = le.leaderElect
     ? new LeaderElector({
         client: o.client,
         namespace: le.resourceNamespace,
@@ -60,6 +61,7 @@ export function runScheduler(o: RunSchedulerOptions): RunningScheduler {
         retryPeriodMs: le.retryPeriodMs,
         signal: stop.signal,
         onStartedLeading: () => {
+          leading = true;
           log('scheduler: became leader');
           start();
         },
@@ -67,12 +69,15 @@ export function runScheduler(o: RunSchedulerOptions): RunningScheduler {
           lost = !stop.signal.aborted;
           stop.abort();
         },
-      }).run()
-    : (start(), waitForStop);
+      })
+    : undefined;
+  const elected = elector ? elector.run() : (start(), waitForStop);
   const done = elected.then(async () => {
     await waitForStop;
     await started;
     await daemon.stop();
+    // Released only once the daemon stopped binding, so the next leader never overlaps with this one.
+    if (elector && leading && !lost) await elector.release();
     return lost ? ('lost' as const) : ('stopped' as const);
   });
   return {
