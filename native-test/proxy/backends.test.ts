@@ -155,6 +155,13 @@ function run(): void {
     const services = inNetns(viaNetlink, 'nft', 'list', 'map', 'ip', 'skiff', 'service-nodeports');
     t.notMatch(services, /30081/, 'the deleted service port is gone');
     t.match(services, /tcp \. 30080 : goto np-rand-2/);
+    // The slot maps' value type must not pin a protocol: nft compiles `typeof … : ip daddr . tcp dport` into an
+    // implicit `meta l4proto tcp` match in every rule using the map, and UDP services would stop being DNATed.
+    for (const chain of ['svc-rand-1', 'svc-hash-7', 'np-rand-2']) {
+      const bytecode = inNetns(viaNetlink, 'nft', '--debug=netlink', 'list', 'chain', 'ip', 'skiff', chain);
+      t.match(bytecode, /\[ nat dnat ip /, `${chain} compiles to a dnat`);
+      t.notMatch(bytecode, /\[ cmp eq reg \d+ 0x00000006 \]/, `${chain} matches no protocol before the map lookup`);
+    }
   });
 
   t.test('a second proxy start replaces what the first left (fresh table, same result)', async (t) => {

@@ -45,6 +45,17 @@ export function dispatchChainOps(kind: DispatchKind, m: number): { chain: ChainD
   return { chain: { kind: 'chain', name }, rule };
 }
 
+/**
+ * The slot maps' `typeof` data is `ip daddr . th dport`, deliberately not `tcp dport`: checked on nft 1.0.6, a
+ * `tcp dport` there makes nft compile every rule that uses the map with an implicit `meta l4proto tcp` match
+ * (`nft --debug=netlink` shows `cmp eq reg 1 0x00000006`), so UDP and SCTP services would silently stop being
+ * DNATed (the native e2e's DNS-over-UDP ClusterIP check catches that); listings would also print the dispatch
+ * rules' `th dport` as `tcp dport`. `th dport` reads the same two bytes for every protocol and round-trips
+ * through `nft list` unchanged. (Upstream kube-proxy has no such map: it writes `dnat to <ip>:<port>` into a
+ * chain per endpoint.)
+ */
+export const SLOT_VALUE_TYPEOF = 'ip daddr . th dport';
+
 export const SETS = {
   serviceIPs: {
     kind: 'map',
@@ -58,14 +69,14 @@ export const SETS = {
     name: 'service-slots',
     key: ['ipv4_addr', 'inet_proto', 'inet_service', 'integer'],
     value: ['ipv4_addr', 'inet_service'],
-    typeof: 'ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport',
+    typeof: `ip daddr . meta l4proto . th dport . numgen random mod 1 : ${SLOT_VALUE_TYPEOF}`,
   },
   nodePortSlots: {
     kind: 'map',
     name: 'nodeport-slots',
     key: ['inet_proto', 'inet_service', 'integer'],
     value: ['ipv4_addr', 'inet_service'],
-    typeof: 'meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport',
+    typeof: `meta l4proto . th dport . numgen random mod 1 : ${SLOT_VALUE_TYPEOF}`,
   },
   noEndpointServices: {
     kind: 'map',
