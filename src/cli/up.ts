@@ -3,6 +3,7 @@
 import { startApiServer } from '../apiserver/server.js';
 import { parseServerFlags, serveUntilSignal } from './apiserver.js';
 import { startInProcessScheduler } from './scheduler.js';
+import { startInProcessControllers } from '../controllers/inprocess.js';
 
 const usage = `usage: skiff up [--data DIR] [--port PORT] [--nodes N] [--store sqlite|etcd] [--etcd-endpoints URL,...]
                 [--bind-address IP] [--insecure-http] [--service-cluster-ip-range CIDR]`;
@@ -27,10 +28,14 @@ export async function run(argv: string[]): Promise<number> {
   // --- scheduler (issue 4): the daemon on the in-process client, leader-elected through the kube-scheduler Lease ---
   const scheduler = startInProcessScheduler(server);
   // --- end scheduler ---
+  // --- controllers: garbage collector (and later ones) on the in-process client, synced before "ready" ---
+  const controllers = await startInProcessControllers(server);
+  // --- end controllers ---
   process.stdout.write(
     `skiff up: control plane ready at ${server.url}; kubeconfig written to ${server.kubeconfigPath}\n`,
   );
   return serveUntilSignal(server, async () => {
     await scheduler.stop();
+    await controllers.stop();
   });
 }
