@@ -66,6 +66,8 @@ interface SlotPlan {
   targets: string[];
   /** Endpoint index per slot; undefined = identity (slot i → endpoint i). */
   slots?: Int32Array;
+  /** slots mapped to targets, computed once when a plan serves several VIPs. */
+  values?: string[];
 }
 
 function targetOf(name: string): string {
@@ -75,6 +77,14 @@ function targetOf(name: string): string {
 
 function planOf(table: SlotTable): SlotPlan {
   return { m: table.slots.length, targets: table.endpoints.map((e) => targetOf(e.name)), slots: table.slots };
+}
+
+/** The value of every slot, in slot order (the exact table's targets as they are: no copy). */
+function slotValues(plan: SlotPlan): readonly string[] {
+  const { slots, targets } = plan;
+  if (!slots) return targets;
+  plan.values ??= Array.from(slots, (i) => targets[i]!);
+  return plan.values;
 }
 
 function sameEndpoints(a: readonly EndpointState[], b: readonly EndpointState[]): boolean {
@@ -270,13 +280,10 @@ export class NftablesDataPlane implements DataPlane {
         return;
       }
       const kind: DispatchKind = hash ? 'svc-hash' : 'svc-rand';
-      const { m, targets, slots } = table;
-      const chain = dispatchChain(kind, m);
-      needChain(chain, kind, m);
+      const chain = dispatchChain(kind, table.m);
+      needChain(chain, kind, table.m);
       out.push({ set: SETS.serviceIPs.name, key, value: `goto ${chain}` });
-      for (let i = 0; i < m; i++) {
-        out.push({ set: SETS.serviceSlots.name, key: `${key} . ${i}`, value: targets[slots ? slots[i]! : i]! });
-      }
+      out.push({ set: SETS.serviceSlots.name, key, value: '', slots: slotValues(table) });
       if (masquerade) out.push({ set: SETS.externalMasq.name, key, value: '' });
     };
 
@@ -294,13 +301,11 @@ export class NftablesDataPlane implements DataPlane {
         out.push({ set: SETS.noEndpointNodePorts.name, key, value: noEndpointVerdict(s.externalNoEndpoints) });
       } else {
         const kind: DispatchKind = hash ? 'np-hash' : 'np-rand';
-        const { m, targets, slots } = external;
+        const { m } = external;
         const chain = dispatchChain(kind, m);
         needChain(chain, kind, m);
         out.push({ set: SETS.serviceNodePorts.name, key, value: `goto ${chain}` });
-        for (let i = 0; i < m; i++) {
-          out.push({ set: SETS.nodePortSlots.name, key: `${key} . ${i}`, value: targets[slots ? slots[i]! : i]! });
-        }
+        out.push({ set: SETS.nodePortSlots.name, key, value: '', slots: slotValues(external) });
         if (!s.externalPolicyLocal) out.push({ set: SETS.nodePortMasq.name, key, value: '' });
       }
     }

@@ -1,12 +1,32 @@
 // Reference-counted set/map elements: each service port contributes elements; the store turns a change of
 // contributions into the minimal element operations (add on 0→1, delete on 1→0, delete+add on a new value).
+//
+// A VIP's slot table is one contribution holding a vector (element `key . i` → vector[i]), not M of them: at
+// 10k services the per-slot objects, key strings and map entries were most of what a full sync kept alive, and
+// so most of its garbage-collection work.
 
-/** One contributed element: set or map name, key components joined by " . ", value text ('' for sets). */
+/**
+ * One contributed element: set or map name, key components joined by " . ", value text ('' for sets); or, with
+ * `slots`, the elements `key . 0` … `key . n-1` of a map with values slots[0…n-1] (value is then '').
+ */
 export interface Contribution {
   set: string;
   key: string;
   value: string;
+  slots?: readonly string[];
 }
+
+type Entry = string | readonly string[];
+
+function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const entryOf = (c: Contribution): Entry => c.slots ?? c.value;
 
 /** Element operations on one set in bulk form: keys, and values for adds. */
 export interface ElementBatch {
@@ -24,6 +44,21 @@ class Batches {
     b.keys.push(key);
     b.values.push(value);
   }
+  /** Pushes an entry: a plain element, or every slot of a vector. */
+  entry(set: string, key: string, value: Entry): void {
+    if (typeof value === 'string') return this.push(set, key, value);
+    for (let i = 0; i < value.length; i++) this.push(set, `${key} . ${i}`, value[i]!);
+  }
+  /** The slots that differ between two vectors of one key: deletes of old ones, adds of new ones. */
+  slotDiff(deletes: Batches, set: string, key: string, old: readonly string[], now: readonly string[]): void {
+    for (let i = 0; i < Math.max(old.length, now.length); i++) {
+      const o = old[i];
+      const n = now[i];
+      if (o === n) continue;
+      if (o !== undefined) deletes.push(set, `${key} . ${i}`, o);
+      if (n !== undefined) this.push(set, `${key} . ${i}`, n);
+    }
+  }
   list(): ElementBatch[] {
     return [...this.bySet.values()];
   }
@@ -31,7 +66,7 @@ class Batches {
 
 /** One set's elements: value per key, and extra references only for keys held more than once (rare). */
 interface SetEntries {
-  values: Map<string, string>;
+  values: Map<string, Entry>;
   extra: Map<string, number>;
 }
 
@@ -46,25 +81,33 @@ export class ElementStore {
     return s;
   }
 
+  /** Elements (a vector counts one per slot). */
   get size(): number {
     let n = 0;
-    for (const s of this.#sets.values()) n += s.values.size;
+    for (const s of this.#sets.values()) {
+      for (const v of s.values.values()) n += typeof v === 'string' ? 1 : v.length;
+    }
     return n;
   }
 
-  /** Current value of an element, or undefined. */
+  /** Current value of an element (a slot of a vector too, as `key . i`), or undefined. */
   get(set: string, key: string): string | undefined {
-    return this.#sets.get(set)?.values.get(key);
+    const values = this.#sets.get(set)?.values;
+    const v = values?.get(key);
+    if (typeof v === 'string') return v;
+    const dot = key.lastIndexOf(' . ');
+    const vector = dot > 0 ? values?.get(key.slice(0, dot)) : undefined;
+    return typeof vector === 'object' ? vector[Number(key.slice(dot + 3))] : undefined;
   }
 
   /** Adds one reference; returns true when the key is new. */
-  #ref(s: SetEntries, key: string, value: string): boolean {
+  #ref(s: SetEntries, key: string, value: Entry): boolean {
     const existing = s.values.get(key);
     if (existing === undefined) {
       s.values.set(key, value);
       return true;
     }
-    if (existing !== value) this.conflicts++;
+    if (!sameEntry(existing, value)) this.conflicts++;
     s.extra.set(key, (s.extra.get(key) ?? 0) + 1);
     return false;
   }
@@ -92,7 +135,7 @@ export class ElementStore {
     added: readonly Contribution[],
   ): { deletes: ElementBatch[]; adds: ElementBatch[]; undo: () => void } {
     // Effective value (and extra references) of every touched key before the change, for the diff and for undo.
-    const before = new Map<string, Map<string, { value: string | undefined; extra: number | undefined }>>();
+    const before = new Map<string, Map<string, { value: Entry | undefined; extra: number | undefined }>>();
     const remember = (c: Contribution) => {
       let m = before.get(c.set);
       if (!m) before.set(c.set, (m = new Map()));
@@ -104,16 +147,20 @@ export class ElementStore {
     for (const c of removed) remember(c);
     for (const c of added) remember(c);
     for (const c of removed) this.#unref(this.#set(c.set), c.key);
-    for (const c of added) this.#ref(this.#set(c.set), c.key, c.value);
+    for (const c of added) this.#ref(this.#set(c.set), c.key, entryOf(c));
     const deletes = new Batches();
     const adds = new Batches();
     for (const [set, keys] of before) {
       const s = this.#sets.get(set);
       for (const [key, old] of keys) {
         const now = s?.values.get(key);
-        if (old.value === now) continue;
-        if (old.value !== undefined) deletes.push(set, key, old.value);
-        if (now !== undefined) adds.push(set, key, now);
+        if (sameEntry(old.value, now)) continue;
+        if (typeof old.value === 'object' && typeof now === 'object') {
+          adds.slotDiff(deletes, set, key, old.value, now);
+          continue;
+        }
+        if (old.value !== undefined) deletes.entry(set, key, old.value);
+        if (now !== undefined) adds.entry(set, key, now);
       }
     }
     return {
@@ -147,7 +194,8 @@ export class ElementStore {
         last = this.#set(c.set);
         lastName = c.set;
       }
-      if (this.#ref(last, c.key, c.value)) adds.push(c.set, c.key, c.value);
+      const entry = entryOf(c);
+      if (this.#ref(last, c.key, entry)) adds.entry(c.set, c.key, entry);
     }
     return adds.list();
   }
@@ -155,7 +203,11 @@ export class ElementStore {
   /** Every element, one batch per set. */
   all(): ElementBatch[] {
     const out: ElementBatch[] = [];
-    for (const [set, s] of this.#sets) out.push({ set, keys: [...s.values.keys()], values: [...s.values.values()] });
+    for (const [set, s] of this.#sets) {
+      const b = new Batches();
+      for (const [key, v] of s.values) b.entry(set, key, v);
+      out.push(...b.list());
+    }
     return out;
   }
 
