@@ -16,6 +16,7 @@ import {
   isSetList,
   listKeysOf,
   lookup,
+  ownedTree,
   treeAdd,
   treeDelete,
   treeHas,
@@ -27,7 +28,17 @@ import { fieldMeta, schemaForKind, type TypeMeta } from './schema.js';
 import type { ApplyOptions, ApplyResult, GroupVersionKind, ManagedFieldsEntry, UpdateOptions } from './types.js';
 
 const apiVersionOf = (gvk: GroupVersionKind) => (gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version);
-const nowRfc3339 = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+// Second precision, so one string serves every write within the same second.
+let nowSecond = -1;
+let nowText = '';
+const nowRfc3339 = () => {
+  const sec = Math.floor(Date.now() / 1000);
+  if (sec !== nowSecond) {
+    nowText = new Date(sec * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    nowSecond = sec;
+  }
+  return nowText;
+};
 
 function sameManager(e: ManagedFieldsEntry, manager: string, operation: string, subresource?: string): boolean {
   return e.manager === manager && e.operation === operation && (e.subresource ?? '') === (subresource ?? '');
@@ -242,6 +253,7 @@ export function recordUpdate(previous: unknown | undefined, next: unknown, opts:
   if (!isObject(next)) return next;
   const schema = schemaForKind(opts.gvk.kind);
   const manager = opts.manager || 'unknown';
+  if (previous === undefined) return recordCreate(next, schema, manager, opts);
   const managers = new Managers(entriesOf(previous));
   const { changed, removed } = diff(previous ?? {}, next, schema);
   const mine = (e: ManagedFieldsEntry) => sameManager(e, manager, 'Update', opts.subresource);
@@ -266,4 +278,28 @@ export function recordUpdate(previous: unknown | undefined, next: unknown, opts:
     for (const p of changed) treeAdd(own.fieldsV1, p);
   }
   return withManagedFields(next, managers.result());
+}
+
+/**
+ * recordUpdate for a create: no previous managers, and the changed set is the whole object, so the manager's tree
+ * is built in one walk (ownedTree) instead of diffing against {} and adding path by path. Same entry, same key order.
+ */
+function recordCreate(next: JsonObject, schema: TypeMeta, manager: string, opts: UpdateOptions): JsonObject {
+  const tree = ownedTree(next, schema);
+  if (isEmptyObject(tree)) return withManagedFields(next, []);
+  const entry: ManagedFieldsEntry = {
+    manager,
+    operation: 'Update',
+    apiVersion: apiVersionOf(opts.gvk),
+    fieldsType: 'FieldsV1',
+    fieldsV1: tree,
+    ...(opts.subresource ? { subresource: opts.subresource } : {}),
+  };
+  entry.time = opts.now ?? nowRfc3339();
+  return withManagedFields(next, [entry]);
+}
+
+function isEmptyObject(o: JsonObject): boolean {
+  for (const _ in o) return false;
+  return true;
 }
