@@ -164,3 +164,39 @@ t.test('long runs are split into messages of 1024 elements and batches of about 
     /family/,
   );
 });
+
+t.test('slot-form keys (base key + slot number) encode exactly like the joined text', async (t) => {
+  // Several VIPs with several slots each, across batch boundaries, so the copied base bytes are exercised too.
+  const bases: string[] = [];
+  const slotNumbers: number[] = [];
+  const joined: string[] = [];
+  const values: string[] = [];
+  for (let v = 0; v < 8000; v++) {
+    const base = `10.96.${v >> 8}.${v & 255} . ${v % 2 ? 'udp' : 'tcp'} . ${80 + (v % 7)}`;
+    for (let s = 0; s < 1 + (v % 13); s++) {
+      bases.push(base);
+      slotNumbers.push(s);
+      joined.push(`${base} . ${s}`);
+      values.push(`10.128.${v >> 8}.${s} . ${8000 + s}`);
+    }
+  }
+  for (const op of ['add', 'delete'] as const) {
+    let a = 1;
+    let b = 1;
+    const viaText = encodeElementBatches(
+      'ip',
+      'skiff',
+      [{ op, set: slots, keys: joined, ...(op === 'add' ? { values } : {}) }],
+      () => a++,
+    );
+    const viaSlots = encodeElementBatches(
+      'ip',
+      'skiff',
+      [{ op, set: slots, keys: bases, slots: slotNumbers, ...(op === 'add' ? { values } : {}) }],
+      () => b++,
+    );
+    t.ok(viaText.length >= 2, `${op}: several batches`);
+    t.equal(viaSlots.length, viaText.length, `${op}: same batching`);
+    viaText.forEach((x, i) => t.ok(x.bytes.equals(viaSlots[i]!.bytes), `${op}: batch ${i} byte-identical`));
+  }
+});

@@ -194,7 +194,7 @@ export class NftablesDataPlane implements DataPlane {
       : this.#store.change(removed, added);
     let operations = 0;
     for (const d of deletes) {
-      tx.delete({ kind: 'elements', set: d.set, keys: d.keys });
+      tx.delete({ kind: 'elements', set: d.set, keys: d.keys, ...(d.slots ? { slots: d.slots } : {}) });
       operations += d.keys.length;
     }
     for (const a of adds) {
@@ -204,6 +204,7 @@ export class NftablesDataPlane implements DataPlane {
         set: a.set,
         keys: a.keys,
         ...(SET_LAYOUTS.get(a.set)?.kind === 'map' ? { values: a.values } : {}),
+        ...(a.slots ? { slots: a.slots } : {}),
       });
       operations += a.keys.length;
     }

@@ -28,11 +28,15 @@ function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
 
 const entryOf = (c: Contribution): Entry => c.slots ?? c.value;
 
-/** Element operations on one set in bulk form: keys, and values for adds. */
+/**
+ * Element operations on one set in bulk form: keys, and values for adds; with `slots`, element k's key is
+ * `keys[k] . slots[k]` (every slot of a vector shares its base key string).
+ */
 export interface ElementBatch {
   set: string;
   keys: string[];
   values: string[];
+  slots?: number[];
 }
 
 /** Groups (set, key, value) triples into one batch per set, keeping first-seen set order. */
@@ -44,10 +48,18 @@ class Batches {
     b.keys.push(key);
     b.values.push(value);
   }
+  /** One slot of a vector: the batch of a vector set holds only slots. */
+  slot(set: string, key: string, slot: number, value: string): void {
+    let b = this.bySet.get(set);
+    if (!b) this.bySet.set(set, (b = { set, keys: [], values: [], slots: [] }));
+    b.keys.push(key);
+    b.values.push(value);
+    b.slots!.push(slot);
+  }
   /** Pushes an entry: a plain element, or every slot of a vector. */
   entry(set: string, key: string, value: Entry): void {
     if (typeof value === 'string') return this.push(set, key, value);
-    for (let i = 0; i < value.length; i++) this.push(set, `${key} . ${i}`, value[i]!);
+    for (let i = 0; i < value.length; i++) this.slot(set, key, i, value[i]!);
   }
   /** The slots that differ between two vectors of one key: deletes of old ones, adds of new ones. */
   slotDiff(deletes: Batches, set: string, key: string, old: readonly string[], now: readonly string[]): void {
@@ -55,8 +67,8 @@ class Batches {
       const o = old[i];
       const n = now[i];
       if (o === n) continue;
-      if (o !== undefined) deletes.push(set, `${key} . ${i}`, o);
-      if (n !== undefined) this.push(set, `${key} . ${i}`, n);
+      if (o !== undefined) deletes.slot(set, key, i, o);
+      if (n !== undefined) this.slot(set, key, i, n);
     }
   }
   list(): ElementBatch[] {

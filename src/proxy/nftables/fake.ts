@@ -2,6 +2,7 @@
 // tests can check what a transaction does without root (the role of knftables' Fake).
 import { canonicalField } from './types.js';
 import {
+  bulkKey,
   typeText,
   type ChainDef,
   type ElementDef,
@@ -199,7 +200,8 @@ function sameDef(a: object, b: object): boolean {
 function applyOperation(state: FakeState, { verb, object: o }: Operation): void {
   if (o.kind === 'elements') {
     // Bulk form: the same checks as one element at a time.
-    o.keys.forEach((key, i) => {
+    o.keys.forEach((_, i) => {
+      const key = bulkKey(o, i);
       const value = o.values?.[i];
       const set = state.sets.get(o.set);
       const verdict = set?.def.kind === 'map' && set.def.value === 'verdict';

@@ -74,7 +74,15 @@ export class NetlinkBackend implements NftBackend {
       const set = this.#layouts.get(e.set);
       if (!set) throw new Error(`netlink backend: unknown layout of set ${e.set}`);
       if (verb !== 'add' && verb !== 'delete') throw new Error(`netlink backend: cannot ${verb} elements`);
-      if (e.kind === 'elements') return { op: verb, set, keys: e.keys, ...(e.values ? { values: e.values } : {}) };
+      if (e.kind === 'elements') {
+        return {
+          op: verb,
+          set,
+          keys: e.keys,
+          ...(e.values ? { values: e.values } : {}),
+          ...(e.slots ? { slots: e.slots } : {}),
+        };
+      }
       const value = e.value === undefined ? undefined : typeof e.value === 'string' ? e.value : e.value.join(' . ');
       return { op: verb, set, keys: [e.key.join(' . ')], ...(value !== undefined ? { values: [value] } : {}) };
     });

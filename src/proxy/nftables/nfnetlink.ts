@@ -50,6 +50,8 @@ export interface ElementRun {
   set: SetLayout;
   keys: readonly string[];
   values?: readonly string[];
+  /** With slots, key k is `keys[k] . slots[k]`: the base key's components, then the slot as the last one. */
+  slots?: readonly number[];
 }
 
 /** A growable byte buffer with the netlink attribute helpers we need. */
@@ -63,6 +65,7 @@ class Writer {
 
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
+    this.#lastBaseAt = -1; // the copy source moves with the buffer
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
@@ -117,6 +120,29 @@ class Writer {
     this.len = writeJoinedFields(this.buf, this.len, types, text);
     this.end(at);
   }
+  /**
+   * A slot key: the base key's components (all types but the last), then the slot number as a host-order
+   * integer. Consecutive slots of one VIP share the base string: its bytes are copied, not parsed again.
+   */
+  slotKey(type: number, types: readonly FieldType[], base: string, slot: number): void {
+    const at = this.begin(type);
+    const baseLen = (types.length - 1) * 4;
+    this.ensure(baseLen + 4);
+    if (types[types.length - 1] !== 'integer') throw new Error('slot keys end with an integer component');
+    if (this.#lastBase === base && this.#lastBaseAt >= 0) {
+      this.buf.copy(this.buf, this.len, this.#lastBaseAt, this.#lastBaseAt + baseLen);
+      this.len += baseLen;
+    } else {
+      this.#lastBaseAt = this.len;
+      this.len = writeJoinedFields(this.buf, this.len, types.slice(0, -1), base);
+      this.#lastBase = base;
+    }
+    this.buf.writeUInt32LE(slot, this.len); // host order, as writeFieldRange stores integers
+    this.len += 4;
+    this.end(at);
+  }
+  #lastBase: string | undefined;
+  #lastBaseAt = -1;
   /** Starts a netlink message header; returns its offset. */
   message(type: number, flags: number, seq: number, family: number, resId: number): number {
     this.ensure(20);
@@ -148,7 +174,8 @@ function parseVerdict(text: string): { code: number; chain?: string } {
 function writeElement(w: Writer, run: ElementRun, k: number): void {
   const el = w.begin(NFTA_LIST_ELEM, true);
   const key = w.begin(NFTA_SET_ELEM_KEY, true);
-  w.fields(NFTA_DATA_VALUE, run.set.key, run.keys[k]!);
+  if (run.slots) w.slotKey(NFTA_DATA_VALUE, run.set.key, run.keys[k]!, run.slots[k]!);
+  else w.fields(NFTA_DATA_VALUE, run.set.key, run.keys[k]!);
   w.end(key);
   if (run.op === 'add' && run.set.value !== undefined) {
     const value = run.values?.[k];

@@ -63,6 +63,16 @@ export interface ElementsDef {
   keys: string[];
   /** Parallel to keys; omitted for sets and for deletes. */
   values?: string[];
+  /**
+   * Slot tables: when present (parallel to keys), element k's key is `keys[k] . slots[k]`, so the many slots of
+   * one VIP share one base key string instead of each having its own.
+   */
+  slots?: number[];
+}
+
+/** Key text of element k of a bulk operation. */
+export function bulkKey(o: ElementsDef, k: number): string {
+  return o.slots ? `${o.keys[k]} . ${o.slots[k]}` : o.keys[k]!;
 }
 
 export interface TableDef {
@@ -196,7 +206,7 @@ export class Transaction {
           for (let at = 0; at < o.keys.length; at += ELEMENTS_PER_STATEMENT) {
             const items: string[] = [];
             for (let k = at; k < Math.min(o.keys.length, at + ELEMENTS_PER_STATEMENT); k++) {
-              items.push(withValue ? `${o.keys[k]} : ${o.values![k]}` : o.keys[k]!);
+              items.push(withValue ? `${bulkKey(o, k)} : ${o.values![k]}` : bulkKey(o, k));
             }
             out.push(`${verb} element ${where} ${o.set} { ${items.join(', ')} }`);
           }
@@ -246,6 +256,9 @@ function validate(verb: Verb, o: NftObject): void {
       if (verb === 'flush') throw new Error('elements cannot be flushed; flush their set');
       if (o.values !== undefined && o.values.length !== o.keys.length) {
         throw new Error('elements: keys and values differ in length');
+      }
+      if (o.slots !== undefined && (o.slots.length !== o.keys.length || !o.slots.every((n) => n >= 0))) {
+        throw new Error('elements: slots must be non-negative and as many as keys');
       }
       // Element texts are checked when rendered to nft text (the only place they could inject syntax); the
       // netlink encoder parses every component strictly instead. Checking 100k+ strings twice costs ~0.3 s.
