@@ -614,6 +614,25 @@ export function applyPod(podReq: usize, nzReq: usize, n: i32, sign: i32): void {
   }
 }
 
+/**
+ * Schedules `count` pods of class c one after another on its index (the class must not depend on other pods: no
+ * host ports, spread constraints or pod affinity): pod i takes the best node for tie salt salts[i], is added to that
+ * node and the node re-indexed before pod i + 1 is decided. Writes the chosen slots to out[i] and returns how many
+ * pods were placed; it stops at the first pod no node fits (the caller explains that one with a full scan).
+ */
+export function scheduleRun(c: usize, salts: usize, out: usize, count: i32): i32 {
+  const podReq = gp(c, C_POD_REQ);
+  const nzReq = gp(c, C_NZ_REQ);
+  for (let i = 0; i < count; i++) {
+    const n = bestIndexed(c, load<u32>(salts + ((<usize>i) << 2)));
+    if (n < 0) return i;
+    setI(out, i, n);
+    applyPod(podReq, nzReq, n, 1);
+    if (refreshNode(c, n) != 0) rebuildIndex(c);
+  }
+  return count;
+}
+
 /** First byte the TS side may lay data out from (the module has no managed heap: --runtime stub, no data). */
 export function heapBase(): usize {
   return __heap_base;

@@ -56,6 +56,89 @@ export function classKey(pod: Pod, placed: boolean): string {
   ]);
 }
 
+/**
+ * Whether two pods have the same class key, without building either key: the fields classKey reads, compared as
+ * JSON.stringify would see them. Pods of one workload share a class, so comparing with a recent class's pod is far
+ * cheaper than serialising every pod. (May say false for equal keys only in ways that cost a classKey, never the
+ * reverse: a true here always means equal keys.)
+ */
+export function sameClass(a: Pod, b: Pod, placed: boolean): boolean {
+  const ma = a.metadata ?? {};
+  const mb = b.metadata ?? {};
+  const sa = a.spec;
+  const sb = b.spec;
+  return (
+    (ma.namespace || 'default') === (mb.namespace || 'default') &&
+    jsonEqual(ma.labels ?? null, mb.labels ?? null) &&
+    jsonEqual(ma.ownerReferences ?? null, mb.ownerReferences ?? null) &&
+    (ma.deletionTimestamp !== undefined && ma.deletionTimestamp !== null) ===
+      (mb.deletionTimestamp !== undefined && mb.deletionTimestamp !== null) &&
+    (placed || (sa?.nodeName ?? null) === (sb?.nodeName ?? null)) &&
+    jsonEqual(sa?.nodeSelector ?? null, sb?.nodeSelector ?? null) &&
+    jsonEqual(sa?.affinity ?? null, sb?.affinity ?? null) &&
+    jsonEqual(sa?.tolerations ?? null, sb?.tolerations ?? null) &&
+    jsonEqual(sa?.topologySpreadConstraints ?? null, sb?.topologySpreadConstraints ?? null) &&
+    jsonEqual(sa?.overhead ?? null, sb?.overhead ?? null) &&
+    sameContainers(sa?.containers ?? [], sb?.containers ?? []) &&
+    sameContainers(sa?.initContainers ?? [], sb?.initContainers ?? [])
+  );
+}
+
+function sameContainers(a: Container[], b: Container[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if ((x.image ?? '') !== (y.image ?? '')) return false;
+    if (!jsonEqual(x.resources?.requests ?? null, y.resources?.requests ?? null)) return false;
+    if (!jsonEqual(x.ports ?? null, y.ports ?? null)) return false;
+    if (!jsonEqual(x.restartPolicy ?? null, y.restartPolicy ?? null)) return false;
+  }
+  return true;
+}
+
+/**
+ * JSON.stringify(a) === JSON.stringify(b) for plain JSON-like values, without serialising: same key order, properties
+ * whose value is undefined or a function skipped (as stringify skips them), arrays element by element. Anything
+ * else (class instances, dates with toJSON, non-finite numbers) answers false so the caller falls back to the key.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return a === null || typeof a === 'string' || typeof a === 'boolean' || Number.isFinite(a);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      const y = b[i];
+      // stringify writes undefined and functions in arrays as null.
+      const xn = x === undefined || typeof x === 'function' ? null : x;
+      const yn = y === undefined || typeof y === 'function' ? null : y;
+      if (!jsonEqual(xn, yn)) return false;
+    }
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  let i = 0;
+  let j = 0;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (;;) {
+    while (i < ka.length && skipped(ra[ka[i]!])) i++;
+    while (j < kb.length && skipped(rb[kb[j]!])) j++;
+    if (i === ka.length || j === kb.length) return i === ka.length && j === kb.length;
+    if (ka[i] !== kb[j] || !jsonEqual(ra[ka[i]!], rb[kb[j]!])) return false;
+    i++;
+    j++;
+  }
+}
+
+function skipped(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
+}
+
 /** The representative pod of a class (no name; validated by parsing it the way the reference does). */
 export function flattenClass(id: number, pod: Pod, placed: boolean): FlatClass {
   new PodInfo(pod); // throws the reference's errors (missing name, bad quantities) before anything is sent

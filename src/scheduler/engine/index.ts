@@ -2,7 +2,7 @@
 // sent as deltas with each batch to one piscina worker that owns the Wasm node table, so the event loop never blocks.
 import { createPool, type Piscina } from '../../wasm/pool.js';
 import type { Engine, Explanation, Node, Pod, Profile, ScheduleResult, Workload } from '../types.js';
-import { classKey, flattenClass, flattenNode, keyHash, podKey } from './flatten.js';
+import { classKey, flattenClass, flattenNode, keyHash, podKey, sameClass } from './flatten.js';
 import type { ExplainTask, Op, ScheduleReply, ScheduleTask, Task } from './messages.js';
 import { EngineState } from './state.js';
 import { runTask } from './worker.js';
@@ -40,8 +40,22 @@ class WasmEngine implements Engine {
     return slot;
   }
 
+  /** Pods of recently used classes (pending and placed apart), most recent first: compared before keying. */
+  readonly #recent: { pod: Pod; id: number }[][] = [[], []];
+
   /** The class id of a pod, defining the class (one op) the first time its key is seen. */
   #classId(pod: Pod, placed: boolean, ops: Op[]): number {
+    const recent = this.#recent[placed ? 1 : 0]!;
+    for (let i = 0; i < recent.length; i++) {
+      const r = recent[i]!;
+      if (sameClass(pod, r.pod, placed)) {
+        if (i > 0) {
+          recent.splice(i, 1);
+          recent.unshift(r);
+        }
+        return r.id;
+      }
+    }
     const key = classKey(pod, placed);
     let id = this.#classOf.get(key);
     if (id === undefined) {
@@ -49,6 +63,9 @@ class WasmEngine implements Engine {
       ops.push({ op: 'class', cls: flattenClass(id, pod, placed) });
       this.#classOf.set(key, id);
     }
+    // The pod object may be changed by its owner later: keep a copy of what the class depends on.
+    recent.unshift({ pod: structuredClone(pod), id });
+    if (recent.length > 4) recent.pop();
     return id;
   }
 
@@ -103,20 +120,32 @@ class WasmEngine implements Engine {
     const classIds = new Int32Array(pods.length);
     const hashes = new Uint32Array(pods.length);
     const keys: string[] = new Array(pods.length);
-    const known = new Map(this.#classOf);
+    const repeats = new Uint8Array(pods.length);
+    const seen = new Set<string>();
+    const known = this.#classOf.size;
+    const recent = this.#recent.map((r) => [...r]);
     try {
       for (let i = 0; i < pods.length; i++) {
         const key = podKey(pods[i]!);
         keys[i] = key;
+        if (seen.size === seen.add(key).size) repeats[i] = 1;
         hashes[i] = keyHash(key);
         classIds[i] = this.#classId(pods[i]!, false, classOps);
       }
     } catch (err) {
-      this.#classOf.clear();
-      for (const [k, v] of known) this.#classOf.set(k, v);
+      // Forget the classes this batch defined (ids are dense, in order of definition).
+      for (const [k, v] of this.#classOf) if (v >= known) this.#classOf.delete(k);
+      recent.forEach((r, i) => (this.#recent[i] = r));
       throw err;
     }
-    const task: ScheduleTask = { kind: 'schedule', ops: this.#takeOps(classOps), classIds, hashes, keys };
+    const task: ScheduleTask = {
+      kind: 'schedule',
+      ops: this.#takeOps(classOps),
+      classIds,
+      hashes,
+      keys,
+      repeats,
+    };
     const reply = (await this.#run(task)) as ScheduleReply;
     const out: ScheduleResult[] = new Array(pods.length);
     for (let i = 0; i < pods.length; i++) {

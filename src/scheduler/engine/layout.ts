@@ -80,6 +80,7 @@ export interface SchedulerKernels {
   refreshNode(c: number, n: number): number;
   bestIndexed(c: number, salt: number): number;
   applyPod(podReq: number, nzReq: number, n: number, sign: number): void;
+  scheduleRun(c: number, salts: number, out: number, count: number): number;
 }
 
 /** A bump allocator over linear memory; regions are never freed one by one, only all at once with reset(). */

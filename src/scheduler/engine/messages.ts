@@ -41,6 +41,8 @@ export interface ScheduleTask {
   /** fnv1a32("namespace/name") per pod. */
   hashes: Uint32Array;
   keys: string[];
+  /** 1 where the pod's key already appeared earlier in the batch. */
+  repeats: Uint8Array;
 }
 
 export interface ScheduleReply {

@@ -125,14 +125,30 @@ export class PodRelations {
     const total = (this.#classPlaced.get(c.id) ?? 0) + sign;
     if (total === 0) this.#classPlaced.delete(c.id);
     else this.#classPlaced.set(c.id, total);
-    for (const [key, byClass] of this.#classDomains) {
-      const d = this.#domainsOf(key).of[slot] ?? -1;
-      if (d < 0) continue;
-      let arr = byClass.get(c.id);
-      if (!arr) byClass.set(c.id, (arr = new Float64Array(this.#domainsOf(key).values.length)));
-      arr[d]! += sign;
-    }
-    for (const counter of this.#counters.values()) if (counter.matches(c.id)) counter.counts[slot]! += sign;
+    this.#count(slot, c, sign);
+  }
+
+  /** place(slot, c, 1) for slots[0..count) (a run of one class's decisions). */
+  placeMany(slots: Int32Array, from: number, count: number, c: RelClass): void {
+    if (count === 0) return;
+    let top = 0;
+    for (let i = from; i < from + count; i++) if (slots[i]! > top) top = slots[i]!;
+    this.#grow(top + 1);
+    this.#classPlaced.set(c.id, (this.#classPlaced.get(c.id) ?? 0) + count);
+    for (let i = from; i < from + count; i++) this.#count(slots[i]!, c, 1);
+  }
+
+  #count(slot: number, c: RelClass, sign: 1 | -1): void {
+    if (this.#classDomains.size > 0)
+      for (const [key, byClass] of this.#classDomains) {
+        const d = this.#domainsOf(key).of[slot] ?? -1;
+        if (d < 0) continue;
+        let arr = byClass.get(c.id);
+        if (!arr) byClass.set(c.id, (arr = new Float64Array(this.#domainsOf(key).values.length)));
+        arr[d]! += sign;
+      }
+    if (this.#counters.size > 0)
+      for (const counter of this.#counters.values()) if (counter.matches(c.id)) counter.counts[slot]! += sign;
     if (slot >= this.#withAffinity.length) {
       const grow = (a: Int32Array) => {
         const b = new Int32Array(Math.max(64, slot * 2));
@@ -145,10 +161,13 @@ export class PodRelations {
     let m = this.#placed[slot];
     if (!m) this.#placed[slot] = m = new Map();
     const n = (m.get(c.id) ?? 0) + sign;
-    if (n === 0) m.delete(c.id);
-    else m.set(c.id, n);
-    if (m.size === 0) this.#occupied.delete(slot);
-    else this.#occupied.add(slot);
+    if (n === 0) {
+      m.delete(c.id);
+      if (m.size === 0) this.#occupied.delete(slot);
+    } else {
+      m.set(c.id, n);
+      if (n === sign && m.size === 1) this.#occupied.add(slot);
+    }
     if (c.info.hasAffinity) this.#withAffinity[slot]! += sign;
     if (c.info.requiredAntiAffinityTerms.length > 0) this.#withRequiredAnti[slot]! += sign;
   }

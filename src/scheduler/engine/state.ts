@@ -56,6 +56,8 @@ interface ClassState {
   nzMemory: number;
   /** Needs the per-pod path (its outcome depends on other pods' labels). */
   ownPodDependent: boolean;
+  /** Has pod affinity or anti-affinity (PodInfo.hasAffinity, kept). */
+  hasAffinity: boolean;
   header: Header | undefined;
   /** The static arrays and index reflect this node epoch. */
   epoch: number;
@@ -294,6 +296,7 @@ export class EngineState {
       nzCpu: info.nonZeroCpu,
       nzMemory: info.nonZeroMemory,
       ownPodDependent,
+      hasAffinity: info.hasAffinity,
       header: undefined,
       epoch: 0,
       logPos: 0,
@@ -331,7 +334,7 @@ export class EngineState {
       if (!list) this.#portsBySlot.set(slot, (list = []));
       list.push(...cls.info.hostPorts);
     }
-    if (cls.info.hasAffinity) this.#placedWithAffinity++;
+    if (cls.hasAffinity) this.#placedWithAffinity++;
     this.#relations.place(slot, cls, 1);
     this.#log.push(slot);
   }
@@ -347,7 +350,7 @@ export class EngineState {
       const list = this.#portsBySlot.get(old.slot)!;
       for (const p of cls.info.hostPorts) list.splice(list.indexOf(p), 1);
     }
-    if (cls.info.hasAffinity) this.#placedWithAffinity--;
+    if (cls.hasAffinity) this.#placedWithAffinity--;
     this.#relations.place(old.slot, cls, -1);
     this.#log.push(old.slot);
   }
@@ -871,21 +874,84 @@ export class EngineState {
     classIds: Int32Array,
     hashes: Uint32Array,
     keys: string[],
+    repeats: Uint8Array,
   ): { slots: Int32Array; messages: Record<number, string> } {
     const slots = new Int32Array(classIds.length);
     const messages: Record<number, string> = {};
-    for (let i = 0; i < classIds.length; i++) {
+    for (let i = 0; i < classIds.length;) {
       const cls = this.#class(classIds[i]!);
+      const run = this.#runLength(cls, classIds, keys, repeats, i);
+      if (run > 0) {
+        const placed = this.#scheduleRun(cls, hashes, keys, i, run, slots);
+        i += placed;
+        if (placed === run) continue;
+        // Pod i fits nowhere: the per-pod path below writes its message.
+      }
       const d = this.#decide(cls, hashes[i]!);
       slots[i] = d.slot;
       if (d.slot < 0) {
-        messages[i] = d.message!;
         // An unschedulable pod is remembered as not placed (as the reference's upsert of a pending pod would not be).
-        continue;
+        messages[i] = d.message!;
+      } else {
+        this.#place(keys[i]!, cls.id, d.slot, this.#nodes[d.slot]!.name);
       }
-      this.#place(keys[i]!, cls.id, d.slot, this.#nodes[d.slot]!.name);
+      i++;
     }
     return { slots, messages };
+  }
+
+  /**
+   * How many pods from `from` on can be decided by one Wasm call (scheduleRun): the same class, one whose decisions
+   * depend only on node state (its index covers everything), and pods not placed already (moving one would change
+   * a node mid-run). 0 when pod `from` needs the per-pod path.
+   */
+  #runLength(cls: ClassState, classIds: Int32Array, keys: string[], repeats: Uint8Array, from: number): number {
+    if (cls.ownPodDependent || cls.hasAffinity || cls.info.hostPorts.length > 0 || this.#snapshot.size === 0) return 0;
+    const h = this.#headerFor(cls);
+    this.#refreshStatic(cls, h);
+    if (cls.reject !== undefined || cls.histOverflow || this.#podDependent(cls)) return 0;
+    let j = from;
+    while (j < classIds.length && classIds[j] === cls.id && repeats[j] === 0 && !this.#placements.has(keys[j]!)) j++;
+    return j - from;
+  }
+  #runPtr = 0;
+  #runCap = 0;
+  #runLayout = -1;
+
+  /** Pods [from, from + count) of one class through scheduleRun; returns how many were placed (in order). */
+  #scheduleRun(
+    cls: ClassState,
+    hashes: Uint32Array,
+    keys: string[],
+    from: number,
+    count: number,
+    slots: Int32Array,
+  ): number {
+    const h = this.#headerFor(cls);
+    this.#syncIndex(cls, h);
+    if (this.#runCap < count || this.#runLayout !== this.#layoutEpoch) {
+      this.#runCap = Math.max(count, 1024);
+      this.#runPtr = this.#arena.alloc(this.#runCap * 8);
+      this.#runLayout = this.#layoutEpoch;
+    }
+    const salts = this.#runPtr;
+    const out = this.#runPtr + this.#runCap * 4;
+    let v = this.wasm.views.u32;
+    for (let k = 0; k < count; k++) v[salts / 4 + k] = podTieSalt(this.#seed, hashes[from + k]!);
+    const placed = this.#k.scheduleRun(h.ptr, salts, out, count);
+    const i32 = this.wasm.views.i32;
+    const base = cls.id * SLOT_SPAN;
+    slots.set(i32.subarray(out / 4, out / 4 + placed), from);
+    // What #place does, minus the requests the kernel already added.
+    for (let k = 0; k < placed; k++) {
+      const slot = slots[from + k]!;
+      this.#placements.set(keys[from + k]!, base + slot);
+      this.#log.push(slot);
+    }
+    this.#relations.placeMany(slots, from, placed, cls);
+    // The run re-indexed every node it changed for this class.
+    cls.logPos = this.#logBase + this.#log.length;
+    return placed;
   }
 
   /** The full evaluation of one pod without changing anything. */

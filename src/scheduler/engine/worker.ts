@@ -16,7 +16,7 @@ export function runTask(state: EngineState, task: Task): unknown {
   state.apply(task.ops);
   switch (task.kind) {
     case 'schedule':
-      return state.schedule(task.classIds, task.hashes, task.keys);
+      return state.schedule(task.classIds, task.hashes, task.keys, task.repeats);
     case 'explain':
       return state.explain(task.classId, task.hash);
     case 'sync':
