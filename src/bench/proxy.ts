@@ -1,7 +1,9 @@
 // `skiff bench proxy [--json]`: service programming at scale, inside a network namespace of its own (root).
 // Full sync of 10,000 services × 10 endpoints and of 50,000 services, 1,000 single-endpoint changes timed from
 // the EndpointSlice event to the kernel's ACK, and an upstream-style ruleset (a chain with a numgen vmap per
-// service, as kube-proxy's nftables mode writes) through one `nft -f` for comparison.
+// service, as kube-proxy's nftables mode writes) through one `nft -f` for comparison. With the 10k services in
+// place, connection setup through one ClusterIP versus straight to its pod, from a client namespace routed
+// through the bench's namespace (client and pod namespaces are the bench's own, removed on every exit path).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,8 @@ import { SERVICE_NAME_LABEL } from '../proxy/tracker.js';
 import { runCommand } from '../proxy/nftables/backend.js';
 import { NfTablesSocket } from '../proxy/nftables/nfnetlink.js';
 import type { EndpointSliceObject, ServiceObject } from '../proxy/types.js';
+import { Netns } from '../proxy/lab/netns.js';
+import { buildConnectTopology, measureConnects, type ConnectStats } from '../proxy/lab/connect.js';
 
 interface Flags {
   json: boolean;
@@ -20,7 +24,12 @@ interface Flags {
   bigEndpoints: number;
   updates: number;
   upstreamServices: number;
+  /** Connections per path (ClusterIP, direct) for the connection-setup comparison; 0 skips it. */
+  connections: number;
+  connectBudgetMs: number;
   backend: 'netlink' | 'nft';
+  /** The bench's own namespace (set by the outer process for the inner one). */
+  netnsName: string | undefined;
 }
 
 function parse(argv: string[]): Flags {
@@ -42,7 +51,10 @@ function parse(argv: string[]): Flags {
     bigEndpoints: num('--big-endpoints', 10),
     updates: num('--updates', 1000),
     upstreamServices: num('--upstream-services', 10_000),
+    connections: num('--connections', 2000),
+    connectBudgetMs: num('--connect-budget-ms', 8000),
     backend,
+    netnsName: argv.includes('--netns-name') ? argv[argv.indexOf('--netns-name') + 1] : undefined,
   };
 }
 
@@ -173,6 +185,62 @@ function upstreamRuleset(services: number, endpoints: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** The ClusterIP the connection comparison dials (outside the 10.96.0.0/12 range the bulk services use). */
+const CONNECT_VIP = '10.112.0.1';
+
+/**
+ * Adds one real service (ClusterIP → a pod namespace) to the proxy that already holds the bulk services, then
+ * times connection setup through the VIP and straight to the pod, interleaved in one client run.
+ */
+async function connectSetup(
+  flags: Flags,
+  proxy: Proxy,
+  say: (s: string) => void,
+): Promise<[ConnectStats, ConnectStats] | undefined> {
+  if (flags.connections === 0) return undefined;
+  if (!flags.netnsName) {
+    say('connection setup: skipped (needs the namespace name the outer bench process passes)');
+    return undefined;
+  }
+  const lab = new Netns(flags.netnsName);
+  try {
+    const topo = await buildConnectTopology(lab, flags.netnsName);
+    proxy.onService('ADDED', {
+      metadata: { name: 'connect-target', namespace: 'bench' },
+      spec: { type: 'ClusterIP', clusterIP: CONNECT_VIP, ports: [{ name: 'tcp', port: 80, protocol: 'TCP' }] },
+    });
+    proxy.onEndpointSlice('ADDED', {
+      metadata: { name: 'connect-target-1', namespace: 'bench', labels: { [SERVICE_NAME_LABEL]: 'connect-target' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [topo.podIP], conditions: { ready: true }, nodeName: 'bench-node' }],
+      ports: [{ name: 'tcp', port: topo.podPort, protocol: 'TCP' }],
+    });
+    await proxy.flush();
+    const [vip, direct] = await measureConnects(
+      lab,
+      topo.client,
+      [
+        { host: CONNECT_VIP, port: 80 },
+        { host: topo.podIP, port: topo.podPort },
+      ],
+      flags.connections,
+      flags.connectBudgetMs,
+    );
+    if (!vip || !direct || vip.count === 0 || direct.count === 0) {
+      throw new Error(`connection setup: no successful connections (${JSON.stringify([vip, direct])})`);
+    }
+    say(
+      `connection setup with ${flags.services + 1} services: ` +
+        `ClusterIP median ${round(vip.medianUs)} µs (p90 ${round(vip.p90Us)}), direct median ${round(direct.medianUs)} µs ` +
+        `(p90 ${round(direct.p90Us)}), ratio ${round(vip.medianUs / direct.medianUs)}; ` +
+        `${vip.count}+${direct.count} connections, ${vip.failures + direct.failures} failed`,
+    );
+    return [vip, direct];
+  } finally {
+    await lab.cleanup();
+  }
+}
+
 async function inside(flags: Flags): Promise<number> {
   const say = (s: string) => process.stdout.write(s + '\n');
   say(`proxy bench: backend ${flags.backend}, ${flags.services} services × ${flags.endpoints} endpoints`);
@@ -206,6 +274,7 @@ async function inside(flags: Flags): Promise<number> {
   say(
     `single-endpoint changes: ${latencies.length}, p50 ${round(p50)} ms, p99 ${round(p99)} ms, max ${round(latencies.at(-1) ?? NaN)} ms`,
   );
+  const connect = await connectSetup(flags, proxy, say);
   await proxy.close();
   await dropTable('skiff');
 
@@ -249,6 +318,10 @@ async function inside(flags: Flags): Promise<number> {
     upstreamStyleFullSyncMs: round(upstream),
     fullSyncCpuMs: round(first.cpuMs),
     fullSync50kCpuMs: round(bigCpu),
+    connectSetupClusterIpUs: round(connect?.[0].medianUs ?? NaN),
+    connectSetupDirectUs: round(connect?.[1].medianUs ?? NaN),
+    connectSetupRatio: connect ? Math.round((connect[0].medianUs / connect[1].medianUs) * 1000) / 1000 : null,
+    connectSetupSamples: connect?.[0].count ?? 0,
   };
   const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
@@ -282,6 +355,8 @@ export async function run(argv: string[]): Promise<number> {
           'proxy',
           ...argv,
           '--inside-netns',
+          '--netns-name',
+          ns,
         ],
         {
           stdio: 'inherit',
@@ -291,6 +366,11 @@ export async function run(argv: string[]): Promise<number> {
       child.on('close', (code) => resolve(code ?? 1));
     });
   } finally {
-    execFileSync('ip', ['netns', 'del', ns]);
+    // The inner process removes the namespaces it made (`<ns>-client`, `<ns>-pod`); if it was killed, do it here.
+    const leftover = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter((name) => name.startsWith(`${ns}-`));
+    for (const name of [...leftover, ns]) execFileSync('ip', ['netns', 'del', name]);
   }
 }
