@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createScheduler } from '../scheduler/embed.js';
 import type { Engine, Pod } from '../scheduler/types.js';
+import { benchApiMode } from './scheduler/api-mode.js';
 import { workloadNode, workloads, type PodGroup } from './scheduler/workloads.js';
 
 export interface SchedulerBenchResult {
@@ -194,14 +195,18 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n${usage}`);
     return 2;
   }
-  if (args.mode === 'api') {
-    process.stderr.write(
-      'skiff bench scheduler: --mode api is not available yet (needs the API server and scheduler daemon)\n',
-    );
+  if (args.mode === 'api' && args.compare) {
+    process.stderr.write(`--compare is for --mode embedded\n${usage}`);
     return 2;
   }
   const engine = args.engine as 'wasm' | 'ts';
-  const result = await benchOnce(engine, options);
+  const bars = new Map<string, Progress>();
+  const progress = (phase: string, done: number, total: number) => {
+    if (!bars.has(phase)) bars.set(phase, new Progress(`api ${phase}`));
+    bars.get(phase)!.update(done, total);
+  };
+  const result: SchedulerBenchResult =
+    args.mode === 'api' ? await benchApiMode(engine, { ...options, progress }) : await benchOnce(engine, options);
   if (args.compare) {
     const other = await benchOnce(engine === 'wasm' ? 'ts' : 'wasm', options);
     const [wasm, ts] = engine === 'wasm' ? [result, other] : [other, result];

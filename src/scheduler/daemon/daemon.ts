@@ -1,12 +1,12 @@
 // The scheduler daemon: informers feed nodes, pods and workloads into one engine per profile; pending pods go
 // through the scheduling queue in batches; decisions are bound through pods/binding, failures reported with a
 // FailedScheduling event and the PodScheduled=False condition, successes with a Scheduled event.
-import { randomBytes } from 'node:crypto';
 import { isStatusError } from '../../api/status.js';
 import { createInformer, type Informer, type InformerOptions } from '../../client/informer.js';
 import type { Client, KubeObject, ResourceAddress } from '../../client/types.js';
 import { createScheduler, type Scheduler } from '../embed.js';
 import type { Node, Pod, Profile, Workload } from '../types.js';
+import { EventRecorder } from './events.js';
 import { preempt } from './preemption.js';
 import { SchedulingQueue, type QueuedPod } from './queue.js';
 
@@ -62,11 +62,15 @@ export class SchedulerDaemon {
   private readonly now: () => number;
   /** Counters for tests and metrics. */
   readonly stats = { scheduled: 0, unschedulable: 0, bindErrors: 0, preemptions: 0 };
+  readonly recorder: EventRecorder;
+  /** Bindings in flight: the next scheduling cycle starts without waiting for them (upstream's binding cycle). */
+  private readonly binding = new Set<Promise<void>>();
 
   constructor(private readonly o: DaemonOptions) {
     this.queue = o.queue ?? new SchedulingQueue({ now: o.now });
     this.log = o.log ?? (() => {});
     this.now = o.now ?? Date.now;
+    this.recorder = new EventRecorder({ client: o.client, now: this.now, log: this.log });
   }
 
   /** Creates the engines, starts informers (initial lists complete), then the scheduling loop. */
@@ -132,6 +136,8 @@ export class SchedulerDaemon {
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
     for (const inf of this.informers) inf.stop();
     await this.loop;
+    await Promise.all(this.binding);
+    await this.recorder.close();
     for (const e of this.engines.values()) await e.close();
   }
 
@@ -210,7 +216,10 @@ export class SchedulerDaemon {
       this.armBackoffTimer();
       await this.queue.waitForWork();
       if (signal.aborted) break;
-      const batch = this.queue.popBatch(this.o.batchSize ?? 64);
+      const batchSize = this.o.batchSize ?? 64;
+      // Bounded pipelining: at most a few batches' bindings outstanding while the next batch is decided.
+      while (this.binding.size >= Math.max(256, 4 * batchSize)) await Promise.race(this.binding);
+      const batch = this.queue.popBatch(batchSize);
       if (batch.length === 0) continue;
       try {
         await this.scheduleBatch(batch);
@@ -239,9 +248,12 @@ export class SchedulerDaemon {
         else failed.push([engine, qp, r.reasons?.[0] ?? 'no fit', name]);
       });
     }
+    for (const b of binds) {
+      this.binding.add(b);
+      void b.finally(() => this.binding.delete(b));
+    }
     // Preemption changes the engine while it works, so unschedulable pods are handled one at a time.
     for (const [engine, qp, message, name] of failed) await this.handleUnschedulable(engine, qp, message, name);
-    await Promise.all(binds);
   }
 
   /** PostFilter: try DefaultPreemption, then report the failure (and the nomination, if any). */
@@ -286,7 +298,7 @@ export class SchedulerDaemon {
     const by = pod.metadata?.uid ?? qp.key;
     for (const v of victims as PodObject[]) {
       const vns = v.metadata?.namespace || 'default';
-      await this.event(v, 'Normal', 'Preempted', `Preempted by pod ${by} on node ${node}`, schedulerName);
+      this.recorder.record(v, 'Normal', 'Preempted', `Preempted by pod ${by} on node ${node}`, schedulerName);
       try {
         await this.o.client.delete(core('pods', vns), v.metadata!.name!, {});
       } catch (err) {
@@ -327,7 +339,7 @@ export class SchedulerDaemon {
     }
     this.queue.done(qp.key);
     this.stats.scheduled++;
-    await this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node}`, schedulerName);
+    this.recorder.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node}`, schedulerName);
   }
 
   private async reportUnschedulable(qp: QueuedPod, message: string, schedulerName: string): Promise<void> {
@@ -336,7 +348,7 @@ export class SchedulerDaemon {
     const pod = qp.pod as PodObject;
     const ns = pod.metadata?.namespace || 'default';
     const name = pod.metadata!.name!;
-    await this.event(pod, 'Warning', 'FailedScheduling', message, schedulerName);
+    this.recorder.record(pod, 'Warning', 'FailedScheduling', message, schedulerName);
     const current = (
       pod.status as { conditions?: { type: string; status: string; reason?: string; message?: string }[] }
     )?.conditions?.find((c) => c.type === 'PodScheduled');
@@ -364,54 +376,6 @@ export class SchedulerDaemon {
       );
     } catch (err) {
       this.log(`scheduler: updating PodScheduled of ${qp.key} failed: ${(err as Error).message}`);
-    }
-  }
-
-  /** Recent events by (object, reason, message): repeats bump count and lastTimestamp, like client-go's correlator. */
-  private readonly recentEvents = new Map<string, { name: string; count: number }>();
-
-  private async event(pod: PodObject, type: string, reason: string, message: string, component: string) {
-    const ns = pod.metadata?.namespace || 'default';
-    const name = pod.metadata!.name!;
-    const time = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const key = `${ns}/${name}/${pod.metadata?.uid ?? ''}|${type}|${reason}|${message}`;
-    const seen = this.recentEvents.get(key);
-    if (seen) {
-      try {
-        seen.count++;
-        await this.o.client.patch(
-          core('events', ns),
-          seen.name,
-          { count: seen.count, lastTimestamp: time },
-          { type: 'merge' },
-        );
-        return;
-      } catch {
-        // The event expired or was deleted: record a new one.
-        this.recentEvents.delete(key);
-      }
-    }
-    const eventName = `${name}.${randomBytes(8).toString('hex')}`;
-    try {
-      await this.o.client.create(core('events', ns), {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name: eventName, namespace: ns },
-        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name, uid: pod.metadata?.uid },
-        reason,
-        message,
-        type,
-        source: { component },
-        reportingComponent: component,
-        firstTimestamp: time,
-        lastTimestamp: time,
-        count: 1,
-      });
-      this.recentEvents.set(key, { name: eventName, count: 1 });
-      // Bounded: forget the oldest entries (Map keeps insertion order).
-      while (this.recentEvents.size > 4096) this.recentEvents.delete(this.recentEvents.keys().next().value!);
-    } catch (err) {
-      this.log(`scheduler: recording ${reason} event for ${ns}/${name} failed: ${(err as Error).message}`);
     }
   }
 }

@@ -85,6 +85,8 @@ t.test('binds pods created through the API and reports unschedulable ones', asyn
 
   await client.create(resources.nodes(), node('n2', '4'));
   await until(async () => (await nodeOf('big')) === 'n2', 'big bound once n2 exists');
+  // Events are written in the background, after the binding.
+  await daemon.recorder.flush();
   const scheduled = (await client.list<Obj>(resources.events('default'))).items.filter((e) => e.reason === 'Scheduled');
   t.same(scheduled.map((e) => e.message).sort(), [
     'Successfully assigned default/big to n2',

@@ -61,6 +61,8 @@ t.test('binds pending pods and records Scheduled events', async (t) => {
   cluster.put(pods, pod('after', '600m'));
   await until(() => !!nodeOf(cluster, 'before') && !!nodeOf(cluster, 'after'), 'both pods bound');
   t.not(nodeOf(cluster, 'before'), nodeOf(cluster, 'after'), 'each 600m pod needs its own 1-cpu node');
+  // Events are written in the background, after the binding.
+  await daemon.recorder.flush();
   const scheduled = cluster.list(events).filter((e) => e.reason === 'Scheduled');
   t.equal(scheduled.length, 2);
   t.match(scheduled.map((e) => e.message).sort(), [

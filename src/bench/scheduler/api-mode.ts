@@ -1,0 +1,272 @@
+// `skiff bench scheduler --mode api`: the scheduler daemon against a real API server in this process (SQLite store
+// in a temp dir, the in-process client): nodes, init pods and measured pods are created through the API, the daemon
+// binds them through pods/binding, and a separate watch observes the bindings. Throughput as upstream
+// scheduler_perf: measured pods bound per second, from the first observed binding to the last.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer } from '../../apiserver/server.js';
+import { createClient } from '../../client/create.js';
+import type { Client, KubeObject, ResourceAddress } from '../../client/types.js';
+import { defaultLeaderElection } from '../../scheduler/daemon/config.js';
+import { runScheduler } from '../../scheduler/daemon/run.js';
+import { resolveProfile } from '../../scheduler/profile.js';
+import type { Pod } from '../../scheduler/types.js';
+import { workloadNode, workloads, type PodGroup } from './workloads.js';
+
+export interface ApiModeOptions {
+  workload: string;
+  nodes?: number;
+  initPods?: number;
+  pods?: number;
+  /** The daemon's batch size (pods per engine call). */
+  batch: number;
+  /** Creates in flight at once. */
+  concurrency?: number;
+  progress?: (phase: string, done: number, total: number) => void;
+}
+
+export interface ApiModeResult {
+  workload: string;
+  nodes: number;
+  pods: number;
+  engine: 'wasm' | 'ts';
+  mode: 'api';
+  podsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  scheduled: number;
+  unschedulable: number;
+  peakRssMB: number;
+  [extra: string]: unknown;
+}
+
+const core = (resource: string, namespace?: string): ResourceAddress => ({
+  group: '',
+  version: 'v1',
+  resource,
+  namespace,
+});
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `make(i)` for i in [0, n) with at most `limit` in flight. */
+async function pool(n: number, limit: number, make: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await make(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+}
+
+function podObject(p: Pod): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', ...p } as KubeObject;
+}
+
+/**
+ * Watches pods and records when each one is first seen bound. Resolves `until(n)` once n pods of a name prefix
+ * are bound; a bounded wait (no progress for `stallMs`) rejects instead of hanging.
+ */
+class BindingWatch {
+  readonly boundAt = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private waiters: { prefix: string; n: number; resolve: () => void }[] = [];
+  private readonly counts = new Map<string, number>();
+  private done: Promise<void>;
+
+  constructor(client: Client, resourceVersion: string, prefixes: string[]) {
+    for (const p of prefixes) this.counts.set(p, 0);
+    this.done = (async () => {
+      try {
+        for await (const ev of client.watch<KubeObject & { spec?: { nodeName?: string } }>(core('pods'), {
+          resourceVersion,
+          signal: this.abort.signal,
+        })) {
+          if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
+          const name = ev.object.metadata?.name ?? '';
+          if (!ev.object.spec?.nodeName || this.boundAt.has(name)) continue;
+          this.boundAt.set(name, performance.now());
+          for (const [prefix, c] of this.counts)
+            if (name.startsWith(prefix)) {
+              this.counts.set(prefix, c + 1);
+              this.check();
+            }
+        }
+      } catch (err) {
+        if (!this.abort.signal.aborted) throw err;
+      }
+    })();
+  }
+
+  count(prefix: string): number {
+    return this.counts.get(prefix) ?? 0;
+  }
+
+  private check(): void {
+    const ready = this.waiters.filter((w) => this.count(w.prefix) >= w.n);
+    this.waiters = this.waiters.filter((w) => this.count(w.prefix) < w.n);
+    for (const w of ready) w.resolve();
+  }
+
+  async until(prefix: string, n: number, stallMs: number, progress?: (done: number) => void): Promise<void> {
+    let last = -1;
+    let lastChange = performance.now();
+    const reached = new Promise<void>((resolve) => {
+      this.waiters.push({ prefix, n, resolve });
+      this.check();
+    });
+    for (;;) {
+      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), 200));
+      if ((await Promise.race([reached, tick])) !== 'tick') return;
+      const c = this.count(prefix);
+      progress?.(c);
+      if (c !== last) {
+        last = c;
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange > stallMs)
+        throw new Error(`only ${c} of ${n} "${prefix}" pods bound; no progress for ${stallMs / 1000} s`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.done.catch(() => {});
+  }
+}
+
+/**
+ * SKIFF_BENCH_CPU_PROFILE=FILE: a V8 CPU profile of the main thread over the measured phase only (`--cpu-prof`
+ * would also cover setup and pod creation). Returns the function that stops it and writes FILE.
+ */
+async function startProfile(file: string | undefined): Promise<(() => Promise<void>) | undefined> {
+  if (!file) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/** Which group's pods share a name prefix: the part before the trailing number. */
+function prefixOf(g: PodGroup): string {
+  return (g.make(0).metadata?.name ?? '').replace(/\d+$/, '');
+}
+
+export async function benchApiMode(engine: 'wasm' | 'ts', o: ApiModeOptions): Promise<ApiModeResult> {
+  const build = workloads[o.workload];
+  if (!build) throw new Error(`unknown workload "${o.workload}"`);
+  const w = build({ nodes: o.nodes, initPods: o.initPods, pods: o.pods });
+  const concurrency = o.concurrency ?? 256;
+  const progress = o.progress ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-scheduler-'));
+  const rssBefore = process.memoryUsage().rss;
+  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
+  const client = createClient({ inject: server.fastify, token: server.adminToken, userAgent: 'skiff-bench' });
+  let scheduler: ReturnType<typeof runScheduler> | undefined;
+  let watch: BindingWatch | undefined;
+  try {
+    const namespaces = new Set<string>();
+    for (const g of [...w.init, w.measure]) namespaces.add(g.make(0).metadata?.namespace ?? 'default');
+    for (const ns of namespaces)
+      if (ns !== 'default')
+        await client.create(core('namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await pool(w.nodes, concurrency, async (i) => {
+      await client.create(core('nodes'), { apiVersion: 'v1', kind: 'Node', ...workloadNode(w.name, i) });
+      if (i % 500 === 0) progress('nodes', i, w.nodes);
+    });
+    const rv = (await client.list(core('pods'), { limit: 1 })).metadata?.resourceVersion ?? '0';
+    const groups = [...w.init, w.measure];
+    watch = new BindingWatch(client, rv, groups.map(prefixOf));
+    const startDaemon = () =>
+      runScheduler({
+        client,
+        config: {
+          profiles: [resolveProfile()],
+          leaderElection: { ...defaultLeaderElection, leaderElect: false },
+        },
+        engine,
+        seed: 1,
+        batchSize: o.batch,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+    // Init pods: created and bound before measuring (upstream creates them in their own op, unmeasured).
+    scheduler = startDaemon();
+    for (const g of w.init) {
+      const ns = g.make(0).metadata?.namespace ?? 'default';
+      await pool(g.count, concurrency, (i) => client.create(core('pods', ns), podObject(g.make(i))).then(() => {}));
+      await watch.until(prefixOf(g), g.count, 30_000, (d) => progress('init', d, g.count));
+    }
+    await scheduler.stop();
+    scheduler = undefined;
+    // The measured pods wait as a backlog while no scheduler runs, so what is measured is the scheduler's own
+    // throughput through the API (informer list + watch, engine, pods/binding, events) rather than how fast this
+    // process's API server accepts creates, which is reported separately (createdPerSec).
+    const measure = w.measure;
+    const ns = measure.make(0).metadata?.namespace ?? 'default';
+    const prefix = prefixOf(measure);
+    const c0 = performance.now();
+    await pool(measure.count, concurrency, async (i) => {
+      await client.create(core('pods', ns), podObject(measure.make(i)));
+      if (i % 500 === 0) progress('create', i, measure.count);
+    });
+    const createdSeconds = (performance.now() - c0) / 1000;
+    const profile = await startProfile(process.env.SKIFF_BENCH_CPU_PROFILE);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    scheduler = startDaemon();
+    await watch.until(prefix, measure.count, 30_000, (d) => progress('measure', d, measure.count));
+    const cpu = process.cpuUsage(cpu0);
+    await profile?.();
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const bindTimes: number[] = [];
+    const latencies: number[] = [];
+    for (const [name, at] of watch.boundAt) {
+      if (!name.startsWith(prefix)) continue;
+      bindTimes.push(at);
+      // Every measured pod is pending when the scheduler starts: its latency is start → observed binding.
+      latencies.push(at - t0);
+    }
+    bindTimes.sort((a, b) => a - b);
+    latencies.sort((a, b) => a - b);
+    const bindSeconds = Math.max((bindTimes[bindTimes.length - 1]! - bindTimes[0]!) / 1000, 1e-6);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const stats = scheduler.daemon.stats;
+    const result: ApiModeResult = {
+      workload: w.name,
+      nodes: w.nodes,
+      pods: measure.count,
+      engine,
+      mode: 'api',
+      podsPerSec: Math.round(bindTimes.length / bindSeconds),
+      p50Ms: Number(percentile(latencies, 50).toFixed(3)),
+      p99Ms: Number(percentile(latencies, 99).toFixed(3)),
+      scheduled: bindTimes.length,
+      unschedulable: measure.count - bindTimes.length,
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      addedRssMB: Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20),
+      initPods: w.init.reduce((a, g) => a + g.count, 0),
+      cpuSeconds: Number(cpuSeconds.toFixed(3)),
+      podsPerCpuSec: Math.round(measure.count / Math.max(cpuSeconds, 1e-6)),
+      createdPerSec: Math.round(measure.count / createdSeconds),
+      wallSeconds: Number(wallSeconds.toFixed(3)),
+      bindErrors: stats.bindErrors,
+      batch: o.batch,
+    };
+    if (w.note) result.note = w.note;
+    return result;
+  } finally {
+    await watch?.close();
+    await scheduler?.stop();
+    await client.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
