@@ -19,3 +19,5 @@ export { createProxy, applyDesiredState, Proxy, runInNetns } from './proxy/index
 export type { CreateProxyOptions, ServicePortState, DataPlane, SyncReport } from './proxy/index.js';
 export { startApiServer } from './apiserver/server.js';
 export type { ApiServer, ApiServerOptions } from './apiserver/server.js';
+export { startControllers, controllerTable, GarbageCollector, WorkQueue, runWorkers } from './controllers/index.js';
+export type { Controller, ControllerContext, ControllerFactory, SyncResult } from './controllers/index.js';
