@@ -258,6 +258,9 @@ export async function benchApiMode(engine: 'wasm' | 'ts', o: ApiModeOptions): Pr
       createdPerSec: Math.round(measure.count / createdSeconds),
       wallSeconds: Number(wallSeconds.toFixed(3)),
       bindErrors: stats.bindErrors,
+      // Scheduled events: written in the background, dropped when the recorder's queue is full (as upstream).
+      eventsWritten: scheduler.daemon.recorder.stats.written,
+      eventsDropped: scheduler.daemon.recorder.stats.dropped,
       batch: o.batch,
     };
     if (w.note) result.note = w.note;

@@ -50,3 +50,18 @@ t.test('a stale resourceVersion loses the race', async (t) => {
   await client.update(leases, { ...lease, spec: { holderIdentity: 'x' } });
   await t.rejects(client.update(leases, lease), /modified/);
 });
+
+t.test('release on a clean stop: the holder is cleared and a standby leads at once', async (t) => {
+  const cluster = new FakeCluster();
+  const now = 1_700_000_000_000;
+  const a = elector(cluster, 'a', () => now);
+  const b = elector(cluster, 'b', () => now);
+  t.ok(await a.tryAcquireOrRenew());
+  t.notOk(await b.tryAcquireOrRenew(), 'b waits while a holds the lease');
+  await b.release();
+  t.equal(cluster.find(leases, 'kube-scheduler')!.spec!.holderIdentity, 'a', 'only the holder can release');
+  await a.release();
+  t.match(cluster.find(leases, 'kube-scheduler')!.spec, { holderIdentity: '', leaseDurationSeconds: 1 });
+  t.ok(await b.tryAcquireOrRenew(), 'b acquires without waiting out the lease');
+  t.match(cluster.find(leases, 'kube-scheduler')!.spec, { holderIdentity: 'b', leaseTransitions: 1 });
+});
