@@ -1,9 +1,12 @@
 // The controllers and what runs them: a table of factories (like kube-controller-manager's) and startControllers.
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 import { GarbageCollector } from './gc/collector.js';
+import { PodGarbageCollector } from './podgc.js';
 
 export type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 export { GarbageCollector } from './gc/collector.js';
+export { PodGarbageCollector } from './podgc.js';
+export type { PodGcOptions } from './podgc.js';
 export { WorkQueue, runWorkers } from './queue.js';
 export type { SyncResult } from './queue.js';
 export { RestMapper } from './mapper.js';
@@ -11,6 +14,7 @@ export { RestMapper } from './mapper.js';
 /** Every controller skiff has, by upstream name (kube-controller-manager --controllers). */
 export const controllerTable: Record<string, ControllerFactory> = {
   garbagecollector: (ctx) => new GarbageCollector(ctx),
+  podgc: (ctx) => new PodGarbageCollector(ctx),
 };
 
 export interface RunningControllers {

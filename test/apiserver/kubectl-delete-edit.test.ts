@@ -284,7 +284,9 @@ t.test('kubectl delete cascades and edit against skiff up', async (t) => {
     // Default grace period, default --wait: returns once the pod is gone (nothing runs it, so nothing to stop).
     t.match(await k(['delete', 'pod', 'free', '-n', 'gc']), /pod "free" deleted/);
     t.notMatch(await names('pods', 'gc'), /pod\/free/);
-    // Bound to a node (no node agent here): like upstream, it stays Terminating until its kubelet confirms.
+    // Bound to a node (no node agent here): like upstream, it stays Terminating until its kubelet confirms. The
+    // node is cordoned so the scheduler places nothing else on it.
+    await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: { unschedulable: true } });
     await apply({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -297,6 +299,7 @@ t.test('kubectl delete cascades and edit against skiff up', async (t) => {
     t.match(await k(['get', 'pod', 'bound', '-n', 'gc']), /Terminating/);
     t.match(await k(['delete', 'pod', 'bound', '-n', 'gc', '--grace-period=0', '--force']), /"bound" force deleted/);
     t.notMatch(await names('pods', 'gc'), /pod\/bound/);
+    await k(['delete', 'node', 'n1']);
   });
 
   await t.test('kubectl delete ns removes everything in it', async (t) => {
