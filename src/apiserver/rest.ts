@@ -67,10 +67,10 @@ export interface ApiContext {
   podLogs?(pod: Obj, q: Query): Promise<string>;
 }
 
-/** What a handler returns: a status code and either pre-serialised JSON text or an object to serialise. */
+/** What a handler returns: a status code and either pre-serialised JSON (text or UTF-8 bytes) or an object. */
 export interface ApiReply {
   code: number;
-  body: string | Obj;
+  body: string | Buffer | Obj;
   warnings?: string[];
   contentType?: string;
 }
@@ -112,6 +112,9 @@ function hasGeneration(def: ResourceDef): boolean {
 function present(def: ResourceDef, stored: Obj): Obj {
   return def.fromStorage ? def.fromStorage(stored) : stored;
 }
+
+const listComma = Buffer.from(',');
+const listEnd = Buffer.from(']}');
 
 /** JSON text of a cache entry for `def`'s version: the cached text when no conversion applies. */
 function entryJson(def: ResourceDef, e: CacheEntry): string {
@@ -305,7 +308,7 @@ export class RestHandlers {
     if (match === 'Exact' && rv === 0)
       throw badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"');
 
-    let entries: { obj: Obj; json: string }[] | undefined;
+    let entries: { obj: Obj; json: string; bytes?: Buffer }[] | undefined;
     let listRv = 0;
     let next: string | undefined;
     let remaining: number | undefined;
@@ -390,7 +393,7 @@ export class RestHandlers {
 
   private listReply(
     def: ResourceDef,
-    entries: { obj: Obj; json: string }[],
+    entries: { obj: Obj; json: string; bytes?: Buffer }[],
     rv: number,
     meta: RequestMeta,
     cont?: string,
@@ -418,8 +421,16 @@ export class RestHandlers {
     if (cont) metaJson += `,"continue":${JSON.stringify(cont)}`;
     if (remaining !== undefined && cont) metaJson += `,"remainingItemCount":${remaining}`;
     metaJson += '}';
-    const body = `{"kind":"${def.kind}List","apiVersion":"${apiVersionOf(def)}","metadata":${metaJson},"items":[${entries.map((e) => e.json).join(',')}]}`;
-    return { code: 200, body };
+    // Cache entries keep their JSON as UTF-8 bytes: the reply is one copy of them, with no text to encode.
+    const head = `{"kind":"${def.kind}List","apiVersion":"${apiVersionOf(def)}","metadata":${metaJson},"items":[`;
+    const parts: Buffer[] = [Buffer.from(head, 'utf8')];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (i) parts.push(listComma);
+      parts.push(e.bytes ?? Buffer.from(e.json, 'utf8'));
+    }
+    parts.push(listEnd);
+    return { code: 200, body: Buffer.concat(parts) };
   }
 
   // --- create --------------------------------------------------------------------------------------------------

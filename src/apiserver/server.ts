@@ -306,7 +306,8 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     if (result.warnings?.length)
       reply.header('warning', result.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', '));
     reply.code(result.code).header('content-type', result.contentType ?? 'application/json');
-    return reply.send(typeof result.body === 'string' ? result.body : JSON.stringify(result.body));
+    const body = result.body;
+    return reply.send(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
   };
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
   app.route({ method: [...methods], url: '/api/*', handler: handle });

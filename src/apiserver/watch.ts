@@ -8,6 +8,7 @@ import { buildTable } from './tables.js';
 import { apiVersionOf, type Obj, type ResourceDef } from './types.js';
 import type { CacheEntry, CacheEvent, WatchCache } from './watchcache.js';
 import type { ApiMetrics } from './metrics.js';
+import { WatchFanout, WatchSink, type FanoutGroup } from './watchfanout.js';
 
 export interface WatchDeps {
   cache: WatchCache;
@@ -16,8 +17,23 @@ export interface WatchDeps {
   bookmarkIntervalMs?: number;
 }
 
-/** Encoded batches shared by watchers that would send the same bytes, per cache batch (collected with it). */
-const sharedBatches = new WeakMap<CacheEvent[], Map<string, { buf: Buffer; n: number }>>();
+/** One fan-out per watch cache (the server builds WatchDeps per request). */
+const fanouts = new WeakMap<WatchCache, WatchFanout>();
+
+/** The fan-out of `cache`, made on first use. */
+export function fanoutOf(cache: WatchCache): WatchFanout {
+  let f = fanouts.get(cache);
+  if (!f) fanouts.set(cache, (f = new WatchFanout()));
+  return f;
+}
+
+/** Fixed pieces of a plain watch line around the object's cached bytes. */
+const linePrefix: Record<CacheEvent['type'], Buffer> = {
+  ADDED: Buffer.from('{"type":"ADDED","object":'),
+  MODIFIED: Buffer.from('{"type":"MODIFIED","object":'),
+  DELETED: Buffer.from('{"type":"DELETED","object":'),
+};
+const lineSuffix = Buffer.from('}\n');
 
 /** Bytes a slow client may leave unread before we drop it (it reconnects with its last resourceVersion). */
 const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -113,81 +129,112 @@ export async function serveWatch(
   // Clients (client-go's Watch) return only once headers arrive: send them now, not with the first event.
   res.flushHeaders();
   deps.metrics.watchers.inc({ verb: 'WATCH', ...labels });
+  const fanout = fanoutOf(cache);
+  const counted = { group: def.group, version: def.version, kind: def.kind };
+  const countSent = (n: number) => {
+    if (n) deps.metrics.watchEvents.inc(counted, n);
+  };
 
   await new Promise<void>((resolve) => {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     let bookmarkTimer: NodeJS.Timeout | undefined;
-    let unsubscribe = () => {};
+    let group: FanoutGroup | undefined;
     const finish = (last?: string) => {
       if (done) return;
       done = true;
-      unsubscribe();
+      // What the group gathered so far is older than `last` and belongs to this client too.
+      group?.flush();
+      group?.leave(sink);
       clearTimeout(timer);
       clearInterval(bookmarkTimer);
       deps.metrics.watchers.dec({ verb: 'WATCH', ...labels });
       if (!res.writableEnded && !res.destroyed) {
-        if (last) res.write(last);
+        if (last) sink.writeText(last);
         res.end();
       }
       resolve();
     };
-    const write = (text: string, events: number) => {
+    const sink = new WatchSink(res, MAX_BUFFERED, (reason) =>
+      finish(reason ? errorLine(expired(`watch of ${def.resource} restarted: ${reason}`).status) : undefined),
+    );
+    /** Writes this watcher's own lines (replay, bookmarks) after anything its group still holds, to keep order. */
+    const writeOwn = (text: string, events: number) => {
       if (!text || done) return;
-      res.write(text);
-      deps.metrics.watchEvents.inc({ group: def.group, version: def.version, kind: def.kind }, events);
-      if (res.writableLength > MAX_BUFFERED) finish();
-    };
-    const writeBuf = (buf: Buffer, events: number) => {
-      if (done) return;
-      res.write(buf);
-      deps.metrics.watchEvents.inc({ group: def.group, version: def.version, kind: def.kind }, events);
-      if (res.writableLength > MAX_BUFFERED) finish();
+      group?.flush();
+      sink.writeText(text);
+      countSent(events);
     };
     res.on('close', () => finish());
 
-    // Subscribing and replaying happen in one synchronous step, so no event falls between them.
-    unsubscribe = cache.subscribe(def.storage, {
-      deliver: (events) => {
-        // Watchers without selectors or conversion send identical bytes: encode the batch once for all of them.
-        const shareable = plain && sel.labels.length === 0 && sel.fields.length === 0;
-        const memoKey = ns ?? '';
-        if (shareable) {
-          const hit = sharedBatches.get(events)?.get(memoKey);
-          if (hit) return writeBuf(hit.buf, hit.n);
-        }
-        let out = '';
-        let n = 0;
-        for (const ev of events) {
-          const l = convert(ev);
-          if (l) {
-            out += l;
-            n++;
+    // Joining and replaying happen in one synchronous step, so no event falls between them.
+    const everythingHere = plain && everything;
+    const subscribe = (g: FanoutGroup) => {
+      const unsubscribe = cache.subscribe(def.storage, {
+        deliver: (events) => {
+          if (everythingHere) {
+            // Every watcher of this group sends these bytes: the cached JSON between fixed prefix and suffix.
+            const parts: Buffer[] = [];
+            let bytes = 0;
+            let n = 0;
+            for (const ev of events) {
+              if (ns && ev.entry.namespace !== ns) continue;
+              const pre = linePrefix[ev.type];
+              const body = ev.entry.bytes;
+              parts.push(pre, body, lineSuffix);
+              bytes += pre.length + body.length + lineSuffix.length;
+              n++;
+            }
+            g.push(parts, bytes, n);
+            return;
           }
-        }
-        if (!shareable || !out) return write(out, n);
-        const buf = Buffer.from(out);
-        let m = sharedBatches.get(events);
-        if (!m) sharedBatches.set(events, (m = new Map()));
-        m.set(memoKey, { buf, n });
-        writeBuf(buf, n);
-      },
-      reset: (reason) => finish(errorLine(expired(`watch of ${def.resource} restarted: ${reason}`).status)),
-    });
+          let out = '';
+          let n = 0;
+          for (const ev of events) {
+            const l = convert(ev);
+            if (l) {
+              out += l;
+              n++;
+            }
+          }
+          if (!out) return;
+          const b = Buffer.from(out, 'utf8');
+          g.push([b], b.length, n);
+        },
+        reset: (reason) => g.reset(reason),
+      });
+      return { onSent: countSent, close: unsubscribe };
+    };
+    group = everythingHere
+      ? fanout.group(`${def.group}/${def.version}/${def.resource}/${ns ?? ''}`, subscribe)
+      : fanout.solo(subscribe);
+    group.join(sink);
 
     if (sendInitial) {
       const entries = cache.entries(def.storage, ns).filter((e) => everything || selectorMatches(def, sel, e.obj));
       entries.sort((a, b) => a.rv - b.rv);
-      let out = '';
+      // Written in pieces of about 1 MiB so a large replay does not build one huge buffer.
+      let parts: Buffer[] = [];
+      let bytes = 0;
       for (const e of entries) {
-        out += line('ADDED', e);
-        if (out.length > 1 << 20) {
-          write(out, 0);
-          out = '';
+        if (plain) {
+          const body = e.bytes;
+          parts.push(linePrefix.ADDED, body, lineSuffix);
+          bytes += linePrefix.ADDED.length + body.length + lineSuffix.length;
+        } else {
+          const b = Buffer.from(line('ADDED', e), 'utf8');
+          parts.push(b);
+          bytes += b.length;
+        }
+        if (bytes > 1 << 20) {
+          sink.writeParts(parts, bytes);
+          parts = [];
+          bytes = 0;
         }
       }
-      write(out, entries.length);
-      if (bookmarks && q.has('sendInitialEvents')) write(bookmark({ 'k8s.io/initial-events-end': 'true' }), 1);
+      sink.writeParts(parts, bytes);
+      countSent(entries.length);
+      if (bookmarks && q.has('sendInitialEvents')) writeOwn(bookmark({ 'k8s.io/initial-events-end': 'true' }), 1);
     } else if (rv !== undefined) {
       const history = cache.eventsAfter(def.storage, rv);
       if (!history) {
@@ -203,9 +250,9 @@ export async function serveWatch(
           n++;
         }
       }
-      write(out, n);
+      writeOwn(out, n);
     }
     timer = setTimeout(() => finish(), timeoutMs);
-    if (bookmarks) bookmarkTimer = setInterval(() => write(bookmark(), 1), deps.bookmarkIntervalMs ?? 30_000);
+    if (bookmarks) bookmarkTimer = setInterval(() => writeOwn(bookmark(), 1), deps.bookmarkIntervalMs ?? 30_000);
   });
 }

@@ -4,18 +4,39 @@ import type { Store, Watch, WatchEvent } from '../store/types.js';
 import { injectRv, parseKey } from './codec.js';
 import type { Obj } from './types.js';
 
-/** One object in the cache. The parsed form is built on first use: most watchers only need the text. */
+/**
+ * One object in the cache. Its JSON is kept as UTF-8 bytes once something sends it (watch fan-out, lists), so
+ * every reply copies bytes instead of encoding text again; the parsed form is built on first use (selectors).
+ */
 export class CacheEntry {
   private parsed: Obj | undefined;
+  private text: string | undefined;
+  private utf8: Buffer | undefined;
   constructor(
     readonly key: string,
     readonly storage: string,
     readonly namespace: string,
     readonly name: string,
     readonly rv: number,
-    /** JSON text of the object with its resourceVersion, built once. */
-    readonly json: string,
-  ) {}
+    /** JSON text of the object with its resourceVersion. */
+    json: string,
+  ) {
+    this.text = json;
+  }
+
+  /** JSON text of the object (metadata.resourceVersion set). */
+  get json(): string {
+    return this.text ?? this.utf8!.toString('utf8');
+  }
+
+  /** The same JSON as UTF-8 bytes, encoded once; the text is then dropped so the entry holds one copy. */
+  get bytes(): Buffer {
+    if (!this.utf8) {
+      this.utf8 = Buffer.from(this.text!, 'utf8');
+      this.text = undefined;
+    }
+    return this.utf8;
+  }
 
   /** Parsed object (metadata.resourceVersion set). Shared: never mutate. */
   get obj(): Obj {
