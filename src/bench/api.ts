@@ -71,7 +71,8 @@ async function startServer(dataDir: string, insecure: boolean): Promise<{ child:
 interface Client {
   /** Closes pooled keep-alive connections so the process can exit. */
   close(): void;
-  request(method: string, path: string, body?: string): Promise<{ status: number; body: string }>;
+  /** `receivedAt`: when the reply's last byte arrived (before the body is joined and decoded). */
+  request(method: string, path: string, body?: string): Promise<{ status: number; body: string; receivedAt: number }>;
   stream(path: string, onData: (chunk: Buffer) => void): http.ClientRequest;
 }
 
@@ -92,7 +93,10 @@ function makeClient(url: string, token: string, ca: string | undefined, sockets:
         const req = mod.request({ ...base, method, path, headers }, (res) => {
           const parts: Buffer[] = [];
           res.on('data', (d: Buffer) => parts.push(d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
+          res.on('end', () => {
+            const receivedAt = performance.now();
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString(), receivedAt });
+          });
           res.on('error', reject);
         });
         req.on('error', reject);
@@ -109,6 +113,21 @@ function makeClient(url: string, token: string, ca: string | undefined, sockets:
       return req;
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks of 1/100 s). */
+function serverCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
 }
 
 function podBody(name: string): string {
@@ -152,6 +171,9 @@ export async function run(argv: string[]): Promise<number> {
     // Watchers: each counts pod events and records when each pod's ADDED arrives.
     const ackAt = new Map<string, number>();
     const watchLatencies: number[] = [];
+    /** From the create's send to the event's arrival (includes the create's own time in the server). */
+    const sendLatencies: number[] = [];
+    const sentAt = new Map<string, number>();
     const pendingLatency = new Map<string, number[]>();
     let eventsSeen = 0;
     const perWatcher = new Array<number>(o.watchers).fill(0);
@@ -160,35 +182,51 @@ export async function run(argv: string[]): Promise<number> {
     const watches: http.ClientRequest[] = [];
     const nameMark = Buffer.from('"name":"');
     const addedMark = Buffer.from('{"type":"ADDED"');
+    /** Handles one complete event line `buf[start, nl)` of watcher `w` at time `now`. */
+    const onLine = (w: number, buf: Buffer, start: number, nl: number, now: number) => {
+      if (buf.compare(addedMark, 0, addedMark.length, start, start + addedMark.length) !== 0) return;
+      const i = buf.indexOf(nameMark, start);
+      if (i < 0 || i >= nl) return;
+      const name = buf.toString('latin1', i + nameMark.length, buf.indexOf(34, i + nameMark.length));
+      const acked = ackAt.get(name);
+      if (acked !== undefined) {
+        watchLatencies.push(Math.max(0, now - acked));
+        sendLatencies.push(now - sentAt.get(name)!);
+      } else {
+        let l = pendingLatency.get(name);
+        if (!l) pendingLatency.set(name, (l = []));
+        l.push(now);
+      }
+      eventsSeen++;
+      if (++perWatcher[w]! === o.pods && perWatcher.every((n) => n >= o.pods)) allSeen();
+    };
     for (let w = 0; w < o.watchers; w++) {
       let rest: Buffer | undefined;
-      // Scans raw bytes (native indexOf) so the client's own cost stays small next to the server's.
+      // Scans raw bytes (native indexOf) so the client's own cost stays small next to the server's: no JSON.parse
+      // of 1.7 KB per event and watcher, only the pod's name is read out of each ADDED line.
       watches.push(
         client.stream(`/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${startRv}`, (chunk) => {
           const now = performance.now();
-          const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
           let start = 0;
-          for (;;) {
-            const nl = buf.indexOf(10, start);
-            if (nl < 0) break;
-            if (buf.compare(addedMark, 0, addedMark.length, start, start + addedMark.length) === 0) {
-              const i = buf.indexOf(nameMark, start);
-              if (i >= 0 && i < nl) {
-                const name = buf.toString('latin1', i + nameMark.length, buf.indexOf(34, i + nameMark.length));
-                const acked = ackAt.get(name);
-                if (acked !== undefined) watchLatencies.push(Math.max(0, now - acked));
-                else {
-                  let l = pendingLatency.get(name);
-                  if (!l) pendingLatency.set(name, (l = []));
-                  l.push(now);
-                }
-                eventsSeen++;
-                if (++perWatcher[w]! === o.pods && perWatcher.every((n) => n >= o.pods)) allSeen();
-              }
+          if (rest) {
+            // Only the line that straddles two chunks is copied.
+            const nl = chunk.indexOf(10);
+            if (nl < 0) {
+              rest = Buffer.concat([rest, chunk]);
+              return;
             }
+            const line = Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
+            onLine(w, line, 0, line.length - 1, now);
+            rest = undefined;
             start = nl + 1;
           }
-          rest = start < buf.length ? buf.subarray(start) : undefined;
+          for (;;) {
+            const nl = chunk.indexOf(10, start);
+            if (nl < 0) break;
+            onLine(w, chunk, start, nl, now);
+            start = nl + 1;
+          }
+          if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
         }),
       );
     }
@@ -196,6 +234,8 @@ export async function run(argv: string[]): Promise<number> {
 
     // Creates: `clients` workers pull from one counter.
     const createLatencies: number[] = [];
+    const serverCpu0 = child?.pid ? serverCpuSeconds(child.pid) : undefined;
+    const clientCpu0 = process.cpuUsage();
     let next = 0;
     let failures = 0;
     const t0 = performance.now();
@@ -206,6 +246,7 @@ export async function run(argv: string[]): Promise<number> {
           if (i >= o.pods) return;
           const name = `p-${i}`;
           const s = performance.now();
+          sentAt.set(name, s);
           const r = await client.request('POST', `/api/v1/namespaces/${ns}/pods`, podBody(name));
           const e = performance.now();
           if (r.status !== 201) {
@@ -217,7 +258,10 @@ export async function run(argv: string[]): Promise<number> {
           ackAt.set(name, e);
           const early = pendingLatency.get(name);
           if (early) {
-            for (const _ of early) watchLatencies.push(0);
+            for (const at of early) {
+              watchLatencies.push(0);
+              sendLatencies.push(at - s);
+            }
             pendingLatency.delete(name);
           }
         }
@@ -229,14 +273,21 @@ export async function run(argv: string[]): Promise<number> {
       new Promise<boolean>((r) => setTimeout(() => r(false), 60_000)),
     ]);
     for (const w of watches) w.destroy();
+    const serverCpuList = child?.pid ? serverCpuSeconds(child.pid) : 0;
+    const serverCpuCreate = serverCpu0 !== undefined ? serverCpuList - serverCpu0 : 0;
 
+    // list10kMs: from sending the request to the reply's last byte; decoding it is timed apart (printed below).
     const l0 = performance.now();
     const list = await client.request('GET', `/api/v1/namespaces/${ns}/pods`);
-    const list10kMs = performance.now() - l0;
+    const list10kMs = list.receivedAt - l0;
+    const p0 = performance.now();
     const listed = (JSON.parse(list.body) as { items: unknown[] }).items.length;
+    const parseMs = performance.now() - p0;
+    const joinMs = p0 - list.receivedAt;
 
     createLatencies.sort((a, b) => a - b);
     watchLatencies.sort((a, b) => a - b);
+    sendLatencies.sort((a, b) => a - b);
     const result = {
       createsPerSec: round((o.pods - failures) / createSeconds),
       createP99Ms: round(percentile(createLatencies, 99)),
@@ -246,8 +297,9 @@ export async function run(argv: string[]): Promise<number> {
     const lines = [
       `pods created: ${o.pods - failures}/${o.pods} by ${o.clients} clients in ${round(createSeconds)} s (${result.createsPerSec}/s)`,
       `create latency p50 ${round(percentile(createLatencies, 50))} ms, p99 ${result.createP99Ms} ms`,
-      `watch: ${o.watchers} watchers, ${eventsSeen} events${wait ? '' : ' (INCOMPLETE after 60 s)'}; delivery after ack p50 ${round(percentile(watchLatencies, 50))} ms, p99 ${result.watchP99Ms} ms`,
-      `list of ${listed} pods: ${result.list10kMs} ms (${(list.body.length / 1048576).toFixed(1)} MiB)`,
+      `watch: ${o.watchers} watchers, ${eventsSeen} events${wait ? '' : ' (INCOMPLETE after 60 s)'}; delivery after the create's ack (0 when the event came first) p50 ${round(percentile(watchLatencies, 50))} ms, p99 ${result.watchP99Ms} ms; after its send p99 ${round(percentile(sendLatencies, 99))} ms`,
+      `list of ${listed} pods: ${result.list10kMs} ms to the last byte (${(list.body.length / 1048576).toFixed(1)} MiB), then join ${round(joinMs)} ms, JSON.parse ${round(parseMs)} ms`,
+      `CPU seconds: bench client ${round(cpuSeconds(clientCpu0))}${serverCpu0 !== undefined ? `, server ${round(serverCpuSeconds(child!.pid!) - serverCpu0)} (creates+watch ${round(serverCpuCreate)}, list ${round(serverCpuSeconds(child!.pid!) - serverCpuList)})` : ''}`,
       `transport: ${url.startsWith('https') ? 'HTTPS' : 'HTTP'}, store: sqlite`,
     ];
     client.close();
