@@ -24,6 +24,8 @@ const WEB_IP = '10.96.0.100';
 const STICKY_IP = '10.96.0.101';
 const DNS_IP = '10.96.0.10';
 const LB_IP = '192.0.2.100';
+const BRIEF_IP = '10.96.0.102';
+const BRIEF_TIMEOUT = 3;
 const NODE_PORT = 30080;
 
 type Event = { kind: 'Service' | 'EndpointSlice'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: object };
@@ -75,6 +77,21 @@ function clusterObjects(topo: Topology): Event[] {
       kind: 'Service',
       type: 'ADDED',
       object: {
+        metadata: { namespace: 'default', name: 'brief' },
+        spec: {
+          clusterIP: BRIEF_IP,
+          clusterIPs: [BRIEF_IP],
+          sessionAffinity: 'ClientIP',
+          sessionAffinityConfig: { clientIP: { timeoutSeconds: BRIEF_TIMEOUT } },
+          ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: topo.podPort }],
+        },
+      },
+    },
+    { kind: 'EndpointSlice', type: 'ADDED', object: slice('default', 'brief-1', 'brief', podIPs, httpPort) },
+    {
+      kind: 'Service',
+      type: 'ADDED',
+      object: {
         metadata: { namespace: 'kube-system', name: 'kube-dns' },
         spec: {
           clusterIP: DNS_IP,
@@ -101,6 +118,24 @@ function clusterObjects(topo: Topology): Event[] {
       ),
     },
   ];
+}
+
+type JsonValue = string | number | { concat: (string | number)[] } | { elem: { val: JsonValue; timeout?: number } };
+
+/** The kernel's @affinity map in the node: "client vip proto port" → endpoint "ip:port" and timeout (s). */
+async function affinityEntries(h: Netns, node: string): Promise<Map<string, { target: string; timeout?: number }>> {
+  const out = await h.mustExec(node, 'nft', ['-j', 'list', 'map', 'ip', 'skiff', 'affinity']);
+  const json = JSON.parse(out) as { nftables: { map?: { elem?: [JsonValue, JsonValue][] } }[] };
+  const text = (v: JsonValue, sep: string): string =>
+    typeof v !== 'object' ? String(v) : 'elem' in v ? text(v.elem.val, sep) : v.concat.join(sep);
+  const entries = new Map<string, { target: string; timeout?: number }>();
+  for (const o of json.nftables) {
+    for (const [k, v] of o.map?.elem ?? []) {
+      const timeout = typeof k === 'object' && 'elem' in k ? k.elem.timeout : undefined;
+      entries.set(text(k, ' '), { target: text(v, ':'), ...(timeout !== undefined ? { timeout } : {}) });
+    }
+  }
+  return entries;
 }
 
 /** Drives the proxy child: events in, "sync" out, waiting for its report. */
@@ -190,6 +225,77 @@ if (skip) {
             t.equal(Object.keys(r.counts).length, 1, `${localAddress} stuck to ${JSON.stringify(r.counts)}`);
             t.equal(Object.values(r.counts)[0], 200);
           }
+        });
+
+        await t.test(
+          'ClientIP affinity: removing the endpoint a client sticks to moves it, nothing fails',
+          async (t) => {
+            const first = await httpLoad(h, topo.client, `http://${STICKY_IP}/`, {
+              count: 20,
+              concurrency: 2,
+              deadlineMs: 60_000,
+              localAddress: topo.clientIP,
+            });
+            const stuck = topo.pods.find((p) => first.counts[p.name] === 20);
+            t.ok(stuck, `the client sticks to one pod: ${JSON.stringify(first.counts)}`);
+            if (!stuck) return;
+            if (backend !== 'iptables') {
+              const entries = await affinityEntries(h, topo.node);
+              t.equal(entries.get(`${topo.clientIP} ${STICKY_IP} tcp 80`)?.target, `${stuck.ip}:${topo.podPort}`);
+            }
+            const rest = topo.pods.filter((p) => p !== stuck).map((p) => p.ip);
+            proxy.send([
+              {
+                kind: 'EndpointSlice',
+                type: 'MODIFIED',
+                object: slice('default', 'sticky-1', 'sticky', rest, [
+                  { name: 'http', protocol: 'TCP', port: topo.podPort },
+                ]),
+              },
+            ]);
+            const synced = await proxy.sync();
+            t.same(synced.failures, [], 'the incremental sync succeeded at the first attempt');
+            if (backend !== 'iptables') {
+              const entries = await affinityEntries(h, topo.node);
+              t.notOk(entries.has(`${topo.clientIP} ${STICKY_IP} tcp 80`), 'the stale affinity entry was deleted');
+            }
+            const after = await httpLoad(h, topo.client, `http://${STICKY_IP}/`, {
+              count: 20,
+              concurrency: 2,
+              deadlineMs: 60_000,
+              localAddress: topo.clientIP,
+            });
+            t.equal(after.errors, 0, `no errors ${after.errorSamples.join('; ')}`);
+            t.equal(after.counts[stuck.name] ?? 0, 0, 'nothing goes to the removed endpoint');
+            t.equal(Object.keys(after.counts).length, 1, `sticks to one other pod: ${JSON.stringify(after.counts)}`);
+          },
+        );
+
+        await t.test('ClientIP affinity timeout: the kernel forgets a client after timeoutSeconds', async (t) => {
+          if (backend === 'iptables') {
+            // iptables keeps clients in `-m recent` lists checked with `--seconds <timeout>`.
+            const nat = await h.mustExec(topo.node, 'iptables-save', ['-t', 'nat']);
+            t.match(nat, new RegExp(`--rcheck --seconds ${BRIEF_TIMEOUT} --reap`), 'recent check uses the timeout');
+            return;
+          }
+          const r = await httpLoad(h, topo.client, `http://${BRIEF_IP}/`, {
+            count: 5,
+            concurrency: 1,
+            deadlineMs: 30_000,
+            localAddress: topo.clientIP,
+          });
+          t.equal(r.errors, 0);
+          const key = `${topo.clientIP} ${BRIEF_IP} tcp 80`;
+          const entry = (await affinityEntries(h, topo.node)).get(key);
+          t.ok(entry, 'a connection records the client');
+          t.ok(entry && entry.timeout === BRIEF_TIMEOUT, `with the service's timeout (${JSON.stringify(entry)})`);
+          // Bounded wait: the entry must be gone once its timeout passed (polls for at most 3 × the timeout).
+          let gone = false;
+          for (let i = 0; i < BRIEF_TIMEOUT * 6 && !gone; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            gone = !(await affinityEntries(h, topo.node)).has(key);
+          }
+          t.ok(gone, `expired after ${BRIEF_TIMEOUT} s without traffic`);
         });
 
         await t.test('NodePort reached from outside the node', async (t) => {

@@ -166,7 +166,8 @@ function trace(
     return none ?? 'no match';
   }
   const chain = /^goto (\S+)$/.exec(verdict)![1]!;
-  const [rule] = fake.rules(chain);
+  // The slot pick is the chain's last rule (affinity chains look @affinity up first).
+  const rule = fake.rules(chain).at(-1);
   const m = /(?:numgen random|jhash ip saddr) mod (\d+)(?: seed 0x[0-9a-f]+)? map @(\S+)/.exec(rule!);
   if (!m) throw new Error(`unexpected dispatch rule ${rule}`);
   const counts = new Map<string, number>();
@@ -299,9 +300,76 @@ t.test('ClientIP affinity uses jhash over a Maglev table', async (t) => {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   t.ok(total >= 40, `M=${total} ≥ 8 per endpoint`);
   t.equal(counts.size, 5);
-  const [rule] = backend.table.rules(`svc-hash-${total}`);
+  const [remembered, rule] = backend.table.rules(`svc-hash-${total}`);
+  t.equal(remembered, 'dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity', 'known clients first');
   t.match(rule, /jhash ip saddr mod \d+ seed 0x736b6966 map @service-slots/);
   t.ok(Math.max(...counts.values()) - Math.min(...counts.values()) <= 1, 'Maglev shares differ by at most one slot');
+});
+
+t.test('ClientIP affinity timeout: recorded per VIP with the service timeout; stale entries are deleted', async (t) => {
+  const backend = new FakeBackend();
+  const plane = newPlane(backend);
+  const eps = ['10.0.6.1', '10.0.6.2', '10.0.6.3'].map((ip) => endpoint(ip));
+  const aff = port('aff', '10.96.3.1', eps, { affinityTimeoutSeconds: 60, nodePort: 30090, externalEndpoints: eps });
+  const web = port('web', '10.96.3.2', [endpoint('10.0.7.1')]);
+  await plane.sync(
+    new Map([
+      [aff.key, aff],
+      [web.key, web],
+    ]),
+  );
+  t.same(
+    [...backend.table.elements('affinity-services')].sort(),
+    [
+      ['10.96.3.1 . tcp . 80', 'goto aff-60'],
+      ['192.168.1.10 . tcp . 30090', 'goto aff-60'],
+    ],
+    'the ClusterIP and the NodePort on the node address record affinity; the plain service does not',
+  );
+  t.same(backend.table.rules('aff-60'), [
+    'meta l4proto tcp update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 60s : ip daddr . th dport }',
+    'meta l4proto udp update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 60s : ip daddr . th dport }',
+    'meta l4proto sctp update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 60s : ip daddr . th dport }',
+  ]);
+  t.ok(
+    backend.table.rules('affinity-record').every((r) => r.endsWith('vmap @affinity-services')),
+    'new DNATed connections are looked up by their original destination',
+  );
+
+  // What the packet path would have recorded for three clients.
+  const packetPath = new Transaction('ip', 'skiff');
+  const recorded: [string, string][] = [
+    ['10.241.0.2 . 10.96.3.1 . tcp . 80', '10.0.6.2 . 8080'],
+    ['10.241.0.3 . 10.96.3.1 . tcp . 80', '10.0.6.1 . 8080'],
+    ['10.241.0.2 . 192.168.1.10 . tcp . 30090', '10.0.6.2 . 8080'],
+  ];
+  for (const [key, value] of recorded) {
+    packetPath.add({ kind: 'element', set: 'affinity', key: key.split(' . '), value: value.split(' . ') });
+  }
+  await backend.apply(packetPath);
+
+  // Adding an endpoint keeps every client where it is.
+  const grown = port('aff', '10.96.3.1', [...eps, endpoint('10.0.6.4')], {
+    affinityTimeoutSeconds: 60,
+    nodePort: 30090,
+    externalEndpoints: [...eps, endpoint('10.0.6.4')],
+  });
+  await plane.sync(new Map([[grown.key, grown]]));
+  t.equal(backend.table.elements('affinity').size, 3, 'no entry deleted when no endpoint went away');
+
+  // Removing 10.0.6.2 forgets exactly the clients sent there, on every VIP of the service.
+  const shrunk = port('aff', '10.96.3.1', [eps[0]!, eps[2]!, endpoint('10.0.6.4')], {
+    affinityTimeoutSeconds: 60,
+    nodePort: 30090,
+    externalEndpoints: [eps[0]!, eps[2]!, endpoint('10.0.6.4')],
+  });
+  await plane.sync(new Map([[shrunk.key, shrunk]]));
+  t.same([...backend.table.elements('affinity').keys()], ['10.241.0.3 . 10.96.3.1 . tcp . 80']);
+
+  // Deleting the service forgets the rest.
+  await plane.sync(new Map([[shrunk.key, null]]));
+  t.equal(backend.table.elements('affinity').size, 0);
+  t.equal(backend.table.elements('affinity-services').size, 0);
 });
 
 t.test('clusterCIDRs add the off-cluster masquerade rule and the cluster-ips set', async (t) => {
@@ -322,6 +390,7 @@ t.test('after a failed apply the next sync rebuilds everything', async (t) => {
       if (fail) throw new Error('kernel said no');
       await fake.apply(tx);
     },
+    listMap: (family, table, map) => fake.listMap(family, table, map),
     close: async () => {},
   };
   const plane = newPlane(flaky);

@@ -56,6 +56,7 @@ t.test('a failed sync is retried as a full rebuild that includes the failed chan
       if (failures-- > 0) throw new Error('transient');
       await fake.apply(tx);
     },
+    listMap: (family, table, map) => fake.listMap(family, table, map),
     close: async () => {},
   };
   const errors: string[] = [];

@@ -10,6 +10,8 @@ export interface NftBackend {
   readonly splitsTransactions?: boolean;
   /** Applies the whole transaction, or (on error) leaves the table as it was where the backend can promise it. */
   apply(tx: Transaction): Promise<void>;
+  /** The elements of a map as the kernel holds them now (including what the packet path added), key → value. */
+  listMap(family: Family, table: string, map: string): Promise<Map<string, string>>;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,10 @@ export class FakeBackend implements NftBackend {
   async apply(tx: Transaction): Promise<void> {
     this.table.apply(tx);
     this.applied.push(tx);
+  }
+
+  async listMap(_family: Family, _table: string, map: string): Promise<Map<string, string>> {
+    return this.table.elements(map);
   }
 
   async close(): Promise<void> {}
@@ -56,6 +62,29 @@ export function runCommand(argv: string[], input: string, options: CommandOption
   });
 }
 
+type JsonValue = string | number | { concat: (string | number)[] } | { elem: { val: JsonValue } };
+
+/** nft's JSON for a key or value → the text form skiff uses ("a . b . c"). */
+function jsonText(v: JsonValue): string {
+  if (typeof v !== 'object') return String(v);
+  if ('elem' in v) return jsonText(v.elem.val);
+  return v.concat.map(String).join(' . ');
+}
+
+/** `nft -j list map`: elements with their values, whatever wrapping (timeouts, expiry) nft prints around them. */
+export async function listMapElements(
+  family: Family,
+  table: string,
+  map: string,
+  options: CommandOptions = {},
+): Promise<Map<string, string>> {
+  const out = await runCommand(['nft', '-j', 'list', 'map', family, table, map], '', options);
+  const json = JSON.parse(out) as { nftables: { map?: { elem?: [JsonValue, JsonValue][] } }[] };
+  const elements = new Map<string, string>();
+  for (const o of json.nftables) for (const [k, v] of o.map?.elem ?? []) elements.set(jsonText(k), jsonText(v));
+  return elements;
+}
+
 /** `nft -f -`: the whole transaction in one nft process, atomic in the kernel. */
 export class NftCliBackend implements NftBackend {
   readonly kind = 'nft';
@@ -64,6 +93,10 @@ export class NftCliBackend implements NftBackend {
   async apply(tx: Transaction): Promise<void> {
     const script = tx.render();
     if (script) await runCommand(['nft', '-f', '-'], script, this.options);
+  }
+
+  listMap(family: Family, table: string, map: string): Promise<Map<string, string>> {
+    return listMapElements(family, table, map, this.options);
   }
 
   async close(): Promise<void> {}

@@ -7,6 +7,8 @@ import type { EndpointState, ServicePortState } from '../types.js';
 import type { NftBackend } from './backend.js';
 import { ElementStore, type Contribution, type ElementBatch } from './elements.js';
 import {
+  affinityChain,
+  affinityChainOps,
   dispatchChain,
   dispatchChainOps,
   staticRuleset,
@@ -17,7 +19,7 @@ import {
 } from './ruleset.js';
 import { isIPv4 } from './types.js';
 import { TABLE_SIZES } from '../maglev.js';
-import { Transaction } from './transaction.js';
+import { Transaction, type ChainDef } from './transaction.js';
 
 export interface NftablesDataPlaneOptions {
   backend: NftBackend;
@@ -147,8 +149,9 @@ export class NftablesDataPlane implements DataPlane {
       this.#chains.clear();
       staticRuleset(this.config, tx);
       for (const [kind, m] of PRECREATED_CHAINS) {
-        const { chain, rule } = dispatchChainOps(kind, m);
-        tx.add(chain).add({ kind: 'rule', chain: chain.name, rule });
+        const { chain, rules } = dispatchChainOps(kind, m);
+        tx.add(chain);
+        for (const rule of rules) tx.add({ kind: 'rule', chain: chain.name, rule });
         newChains.push(chain.name);
       }
       if (this.#backend.splitsTransactions) {
@@ -180,10 +183,11 @@ export class NftablesDataPlane implements DataPlane {
       }
       const cluster = tables[t++];
       const external = tables[t++];
-      const contributions = this.#contributions(state, cluster, external, (chain, kind, m) => {
+      const contributions = this.#contributions(state, cluster, external, (chain, ops) => {
         if (this.#chains.has(chain) || newChains.includes(chain)) return;
-        const { chain: def, rule } = dispatchChainOps(kind, m);
-        tx.add(def).add({ kind: 'rule', chain: def.name, rule });
+        const { chain: def, rules } = ops();
+        tx.add(def);
+        for (const rule of rules) tx.add({ kind: 'rule', chain: def.name, rule });
         newChains.push(chain);
       });
       added.push(...contributions);
@@ -232,8 +236,71 @@ export class NftablesDataPlane implements DataPlane {
       else this.#ports.delete(key);
       if (!full || before) cleanups.push([before, record?.state ?? null]);
     }
+    // A full sync made the table (and its empty affinity map) anew; otherwise forget clients' removed endpoints.
+    if (!full) await this.#forgetStaleAffinity(cleanups);
     if (this.#conntrack) await this.#conntrack.clean(cleanups);
     return { full, operations, ms: performance.now() - started };
+  }
+
+  /** VIP keys of a port ("ip . proto . port", node addresses for its NodePort) → the endpoints they may reach. */
+  #affinityTargets(s: ServicePortState | null): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    if (!s || s.affinityTimeoutSeconds === undefined) return out;
+    const targets = (eps: readonly EndpointState[]) => new Set(eps.map((e) => `${e.ip} . ${e.port}`));
+    const cluster = targets(s.clusterEndpoints);
+    const external = targets(s.externalEndpoints);
+    for (const ip of s.clusterIPs) out.set(`${ip} . ${s.protocol} . ${s.port}`, cluster);
+    for (const ip of [...s.externalIPs, ...s.loadBalancerIPs]) out.set(`${ip} . ${s.protocol} . ${s.port}`, external);
+    if (s.nodePort !== undefined) {
+      for (const ip of this.#nodeIPs) out.set(`${ip} . ${s.protocol} . ${s.nodePort}`, external);
+    }
+    return out;
+  }
+
+  /**
+   * Deletes @affinity entries (added by the packet path, so only the kernel knows them) that send a client of a
+   * changed affinity service to an endpoint it no longer has: without this, the client would keep being sent
+   * there until its timeout. Read from the kernel only when some endpoint really went away.
+   */
+  async #forgetStaleAffinity(changes: [ServicePortState | null, ServicePortState | null][]): Promise<void> {
+    const allowed = new Map<string, Set<string>>();
+    let lost = false;
+    for (const [before, after] of changes) {
+      const old = this.#affinityTargets(before);
+      if (old.size === 0) continue;
+      const now = this.#affinityTargets(after);
+      for (const [vip, targets] of old) {
+        const keep = now.get(vip) ?? new Set<string>();
+        allowed.set(vip, keep);
+        for (const t of targets) if (!keep.has(t)) lost = true;
+      }
+    }
+    if (!lost) return;
+    try {
+      const entries = await this.#backend.listMap(this.config.family, this.config.table, SETS.affinity.name);
+      const stale: string[] = [];
+      for (const [key, target] of entries) {
+        const vip = key.slice(key.indexOf(' . ') + 3); // the key is "client . vip . proto . port"
+        if (allowed.get(vip)?.has(target) === false) stale.push(key);
+      }
+      if (stale.length === 0) return;
+      const tx = new Transaction(this.config.family, this.config.table);
+      try {
+        await this.#backend.apply(tx.delete({ kind: 'elements', set: SETS.affinity.name, keys: stale }));
+      } catch {
+        // An entry may have expired since the listing (a batch fails as a whole): delete one at a time.
+        for (const key of stale) {
+          const one = new Transaction(this.config.family, this.config.table);
+          await this.#backend
+            .apply(one.delete({ kind: 'elements', set: SETS.affinity.name, keys: [key] }))
+            .catch(() => undefined);
+        }
+      }
+    } catch (err) {
+      // Clients could be sent to a removed endpoint: rebuild everything (a fresh table has no affinity entries).
+      this.#ready = false;
+      throw err;
+    }
   }
 
   /** Two slot plans per live port (cluster, external); Maglev ones computed in one batch; undefined = none. */
@@ -261,18 +328,26 @@ export class NftablesDataPlane implements DataPlane {
     return plans.map((p) => (typeof p === 'number' ? byIndex[p] : p));
   }
 
-  /** The elements one service port needs; `needChain` is told every dispatch chain they jump to. */
+  /** The elements one service port needs; `needChain` is told every chain they jump to (and how to make it). */
   #contributions(
     s: ServicePortState,
     cluster: SlotPlan | undefined,
     external: SlotPlan | undefined,
-    needChain: (chain: string, kind: DispatchKind, m: number) => void,
+    needChain: (chain: string, ops: () => { chain: ChainDef; rules: string[] }) => void,
   ): Contribution[] {
     const out: Contribution[] = [];
     const proto = s.protocol;
     const port = String(s.port);
     const hash = s.affinityTimeoutSeconds !== undefined;
     const noEndpointVerdict = (action: 'reject' | 'drop') => (action === 'drop' ? 'drop' : 'goto reject-chain');
+    /** Affinity services: new connections to this VIP key are recorded in @affinity with the timeout. */
+    const recordAffinity = (vipKey: string) => {
+      const timeout = s.affinityTimeoutSeconds;
+      if (timeout === undefined) return;
+      const chain = affinityChain(timeout);
+      needChain(chain, () => affinityChainOps(timeout));
+      out.push({ set: SETS.affinityServices.name, key: vipKey, value: `goto ${chain}` });
+    };
 
     const vip = (ip: string, table: SlotPlan | undefined, noEndpoints: 'reject' | 'drop', masquerade: boolean) => {
       const key = `${ip} . ${proto} . ${port}`;
@@ -282,7 +357,8 @@ export class NftablesDataPlane implements DataPlane {
       }
       const kind: DispatchKind = hash ? 'svc-hash' : 'svc-rand';
       const chain = dispatchChain(kind, table.m);
-      needChain(chain, kind, table.m);
+      needChain(chain, () => dispatchChainOps(kind, table.m));
+      recordAffinity(key);
       out.push({ set: SETS.serviceIPs.name, key, value: `goto ${chain}` });
       out.push({ set: SETS.serviceSlots.name, key, value: '', slots: slotValues(table) });
       if (masquerade) out.push({ set: SETS.externalMasq.name, key, value: '' });
@@ -304,7 +380,8 @@ export class NftablesDataPlane implements DataPlane {
         const kind: DispatchKind = hash ? 'np-hash' : 'np-rand';
         const { m } = external;
         const chain = dispatchChain(kind, m);
-        needChain(chain, kind, m);
+        needChain(chain, () => dispatchChainOps(kind, m));
+        for (const ip of this.#nodeIPs) recordAffinity(`${ip} . ${key}`);
         out.push({ set: SETS.serviceNodePorts.name, key, value: `goto ${chain}` });
         out.push({ set: SETS.nodePortSlots.name, key, value: '', slots: slotValues(external) });
         if (!s.externalPolicyLocal) out.push({ set: SETS.nodePortMasq.name, key, value: '' });

@@ -115,7 +115,7 @@ export class FakeTable {
     for (const name of [...this.#state.sets.keys()].sort()) {
       const s = this.#state.sets.get(name)!;
       lines.push(`\t${s.def.kind} ${name} {`, `\t\t${typeText(s.def)}`);
-      if (s.def.kind === 'set' && s.def.flags?.length) lines.push(`\t\tflags ${s.def.flags.join(',')}`);
+      if (s.def.flags?.length) lines.push(`\t\tflags ${s.def.flags.join(',')}`);
       const items = [...s.elements].map(([k, v]) => (v ? `${k} : ${v}` : k)).sort();
       if (items.length) lines.push(`\t\telements = { ${items.join(',\n\t\t\t     ')} }`);
       lines.push('\t}');

@@ -2,8 +2,8 @@
 // (no process start, ~100× cheaper than an nft run for a small change); tables, chains and rules go through
 // `nft -f -`. The socket works in the network namespace of this process.
 import { NfTablesSocket, type ElementRun, type SetLayout } from './nfnetlink.js';
-import { runCommand, type NftBackend } from './backend.js';
-import { Transaction, type MapDef, type Operation, type SetDef } from './transaction.js';
+import { listMapElements, runCommand, type NftBackend } from './backend.js';
+import { Transaction, type Family, type MapDef, type Operation, type SetDef } from './transaction.js';
 import { SET_LAYOUTS } from './ruleset.js';
 
 export class NetlinkBackend implements NftBackend {
@@ -88,6 +88,11 @@ export class NetlinkBackend implements NftBackend {
     });
     this.#socket ??= new NfTablesSocket();
     await this.#socket.applyElements(tx.family, tx.table, runs);
+  }
+
+  /** Through `nft -j` (rare: only when an affinity service loses endpoints). */
+  listMap(family: Family, table: string, map: string): Promise<Map<string, string>> {
+    return listMapElements(family, table, map);
   }
 
   async close(): Promise<void> {

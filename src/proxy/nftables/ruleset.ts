@@ -5,7 +5,10 @@
 //     ip daddr . l4proto . dport  vmap @service-ips        → goto svc-rand-<M> | svc-hash-<M>
 //     ip daddr @nodeport-ips  l4proto . dport  vmap @service-nodeports → goto np-rand-<M> | np-hash-<M>
 //   svc-rand-<M>:  dnat ip to ip daddr . l4proto . dport . numgen random mod M map @service-slots
-//   svc-hash-<M>:  … . jhash ip saddr mod M seed S map @service-slots   (ClientIP affinity, Maglev tables)
+//   svc-hash-<M>:  dnat ip to ip saddr . ip daddr . l4proto . dport map @affinity       (ClientIP affinity:
+//                  … . jhash ip saddr mod M seed S map @service-slots                    Maglev tables)
+//   filter prerouting/output after nat → affinity-record: new DNATed connections of affinity services
+//     (vmap @affinity-services → aff-<T>) update @affinity with the endpoint, timeout T seconds
 //   filter input/forward/output (before nat) → endpoints-check: vmap @no-endpoint-* → reject | drop
 //   nat postrouting → masquerading: hairpin pairs (@hairpin) and packets marked for masquerade
 import { Transaction, type ChainDef, type Family, type MapDef, type SetDef } from './transaction.js';
@@ -33,16 +36,45 @@ export function dispatchChain(kind: DispatchKind, m: number): string {
   return `${kind}-${m}`;
 }
 
-/** The dispatch chain a table of size m needs, with its one rule. */
-export function dispatchChainOps(kind: DispatchKind, m: number): { chain: ChainDef; rule: string } {
+/** Protocols a service port can have; rules that read `ct original proto-dst` need one per protocol. */
+const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+
+/**
+ * The dispatch chain a table of size m needs, with its rules. Hash (ClientIP affinity) chains first look the
+ * client up in @affinity (what it was sent to within the service's timeout); a client seen for the first time,
+ * or whose entry expired, falls through to `jhash` of its address over the Maglev table.
+ */
+export function dispatchChainOps(kind: DispatchKind, m: number): { chain: ChainDef; rules: string[] } {
   const name = dispatchChain(kind, m);
-  const pick = kind.endsWith('hash')
-    ? `jhash ip saddr mod ${m} seed 0x${JHASH_SEED.toString(16)}`
-    : `numgen random mod ${m}`;
+  const hash = kind.endsWith('hash');
+  const pick = hash ? `jhash ip saddr mod ${m} seed 0x${JHASH_SEED.toString(16)}` : `numgen random mod ${m}`;
   const rule = kind.startsWith('svc')
     ? `dnat ip to ip daddr . meta l4proto . th dport . ${pick} map @service-slots`
     : `dnat ip to meta l4proto . th dport . ${pick} map @nodeport-slots`;
-  return { chain: { kind: 'chain', name }, rule };
+  const rules = hash ? ['dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity', rule] : [rule];
+  return { chain: { kind: 'chain', name }, rules };
+}
+
+export function affinityChain(timeoutSeconds: number): string {
+  return `aff-${timeoutSeconds}`;
+}
+
+/**
+ * The chain that records where a new connection of an affinity service went, with that service's timeout: it
+ * runs after DNAT (priority dstnat+10), when `ip daddr . th dport` is the endpoint and conntrack still knows the
+ * VIP. kube-proxy keeps one `dynamic,timeout` set of client addresses per endpoint, refreshed by `update` on every
+ * new connection (section 1.4 of the reference notes); skiff keeps one map for all services, keyed by client and
+ * VIP, so no rule is per service. `update` refreshes the timeout of an existing entry and keeps its endpoint.
+ * nft 1.0.6 types `ct original proto-dst` only after a protocol match, hence a rule per protocol.
+ */
+export function affinityChainOps(timeoutSeconds: number): { chain: ChainDef; rules: string[] } {
+  const name = affinityChain(timeoutSeconds);
+  const rules = PROTOCOLS.map(
+    (p) =>
+      `meta l4proto ${p} update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst ` +
+      `timeout ${timeoutSeconds}s : ip daddr . th dport }`,
+  );
+  return { chain: { kind: 'chain', name }, rules };
 }
 
 /**
@@ -90,6 +122,21 @@ export const SETS = {
     key: ['inet_proto', 'inet_service'],
     value: 'verdict',
   },
+  /** ClientIP affinity: (client, VIP, protocol, port) → the endpoint it went to; the packet path fills it. */
+  affinity: {
+    kind: 'map',
+    name: 'affinity',
+    key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'],
+    value: ['ipv4_addr', 'inet_service'],
+    flags: ['dynamic', 'timeout'],
+  },
+  /** VIP (ClusterIP, external, LB, node address) of an affinity service → `goto aff-<timeout>`. */
+  affinityServices: {
+    kind: 'map',
+    name: 'affinity-services',
+    key: ['ipv4_addr', 'inet_proto', 'inet_service'],
+    value: 'verdict',
+  },
   externalMasq: { kind: 'set', name: 'external-masq', key: ['ipv4_addr', 'inet_proto', 'inet_service'] },
   nodePortMasq: { kind: 'set', name: 'nodeport-masq', key: ['inet_proto', 'inet_service'] },
   nodePortIPs: { kind: 'set', name: 'nodeport-ips', key: ['ipv4_addr'] },
@@ -127,6 +174,9 @@ export function staticRuleset(config: RulesetConfig, tx = new Transaction(config
     base('filter-input', 'filter', 'input', DSTNAT - 10),
     base('filter-forward', 'filter', 'forward', DSTNAT - 10),
     base('filter-output', 'filter', 'output', DSTNAT - 10),
+    base('affinity-prerouting', 'filter', 'prerouting', DSTNAT + 10),
+    base('affinity-output', 'filter', 'output', DSTNAT + 10),
+    { kind: 'chain', name: 'affinity-record' },
     { kind: 'chain', name: 'services' },
     { kind: 'chain', name: 'endpoints-check' },
     { kind: 'chain', name: 'mark-for-masquerade' },
@@ -146,6 +196,12 @@ export function staticRuleset(config: RulesetConfig, tx = new Transaction(config
     ['endpoints-check', 'ip daddr . meta l4proto . th dport vmap @no-endpoint-services'],
     ['endpoints-check', 'ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports'],
     ['reject-chain', 'reject'],
+    ['affinity-prerouting', 'ct state new ct status dnat jump affinity-record'],
+    ['affinity-output', 'ct state new ct status dnat jump affinity-record'],
+    ...PROTOCOLS.map((p): [string, string] => [
+      'affinity-record',
+      `meta l4proto ${p} ct original ip daddr . meta l4proto . ct original proto-dst vmap @affinity-services`,
+    ]),
     ['mark-for-masquerade', `meta mark set meta mark | ${mark}`],
     ['services', 'ip daddr . meta l4proto . th dport @external-masq jump mark-for-masquerade'],
   ];

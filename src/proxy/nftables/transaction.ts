@@ -41,6 +41,8 @@ export interface MapDef {
   value: FieldType[] | 'verdict';
   /** `typeof KEY : VALUE` expression text, as for sets. */
   typeof?: string;
+  /** e.g. `dynamic`, `timeout`: a map the packet path adds elements to. */
+  flags?: string[];
   comment?: string;
 }
 
@@ -188,7 +190,7 @@ export class Transaction {
           let body = '';
           if (verb === 'add') {
             const parts = [typeText(o)];
-            if (o.kind === 'set' && o.flags?.length) parts.push(`flags ${o.flags.join(',')}`);
+            if (o.flags?.length) parts.push(`flags ${o.flags.join(',')}`);
             if (o.comment) parts.push(`comment ${quote(o.comment)}`);
             body = ` { ${parts.join(' ; ')} ; }`;
           }
