@@ -45,6 +45,23 @@ export class ApiMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** Counts a finished request and records its latency. */
+  observeRequest(
+    l: { verb: string; group: string; version: string; resource: string; subresource: string },
+    code: number,
+    seconds: number,
+  ): void {
+    this.requests.inc({
+      verb: l.verb,
+      group: l.group,
+      version: l.version,
+      resource: l.resource,
+      subresource: l.subresource,
+      code: String(code),
+    });
+    this.latency.observe(l, seconds);
+  }
+
   /** Times a store call. */
   async timeStore<T>(operation: string, type: string, fn: () => Promise<T>): Promise<T> {
     const end = this.storeLatency.startTimer({ operation, type });

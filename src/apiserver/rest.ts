@@ -34,7 +34,7 @@ import {
 } from './patch/index.js';
 import { decodeDeleteOptions, decodeObject, decodePatch, type PatchType } from './body.js';
 import { decodeStored, encodeForStore, injectRv, storeKey, storePrefix } from './codec.js';
-import { unknownFields, pruneUnknown } from './schema.js';
+import { hasUnknownFields, unknownFields, pruneUnknown } from './schema.js';
 import { buildTable } from './tables.js';
 import {
   boolParam,
@@ -91,9 +91,17 @@ export function generateSuffix(): string {
   return s;
 }
 
-/** RFC 3339 with second precision, as metav1.Time serialises. */
+let lastSecond = NaN;
+let lastText = '';
+
+/** RFC 3339 with second precision, as metav1.Time serialises (one string per second: every create asks). */
 export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSecond = second;
+  }
+  return lastText;
 }
 
 function ref(def: ResourceDef, name?: string) {
@@ -200,6 +208,7 @@ function checkTypeMeta(def: ResourceDef, obj: Obj, kind = def.kind, apiVersion =
 function checkUnknown(def: ResourceDef, obj: Obj, q: Query): string[] {
   if (!def.schema) return [];
   const mode = fieldValidation(q);
+  if (!hasUnknownFields(obj, def.schema)) return [];
   const unknown = unknownFields(obj, def.schema);
   if (unknown.length === 0) return [];
   if (mode === 'Strict')

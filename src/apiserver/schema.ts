@@ -120,6 +120,11 @@ export function kindSchema(fields: Record<string, FieldSchema>): FieldSchema {
   return { apiVersion: true, kind: true, metadata: objectMeta, ...fields };
 }
 
+/** The schema of field `k`; own properties only, so "constructor" or "toString" are unknown fields like any other. */
+function known(fields: Record<string, FieldSchema>, k: string): FieldSchema | undefined {
+  return Object.prototype.hasOwnProperty.call(fields, k) ? fields[k] : undefined;
+}
+
 /** Unknown field paths in `obj` (upstream format: "spec.foo", "spec.containers[0].imagee"). */
 export function unknownFields(obj: unknown, schema: FieldSchema, path = '', out: string[] = []): string[] {
   if (schema === true || obj === null || typeof obj !== 'object') return out;
@@ -136,11 +141,33 @@ export function unknownFields(obj: unknown, schema: FieldSchema, path = '', out:
   const fields = schema as Record<string, FieldSchema>;
   for (const [k, v] of Object.entries(obj as Obj)) {
     const p = path ? `${path}.${k}` : k;
-    const s = fields[k];
+    const s = known(fields, k);
     if (s === undefined) out.push(p);
     else unknownFields(v, s, p, out);
   }
   return out;
+}
+
+/** Whether `obj` has any unknown field: the same walk as unknownFields without building paths (the common answer is no). */
+export function hasUnknownFields(obj: unknown, schema: FieldSchema): boolean {
+  if (schema === true || obj === null || typeof obj !== 'object') return false;
+  if (Array.isArray(schema)) {
+    if (Array.isArray(obj)) for (const item of obj) if (hasUnknownFields(item, schema[0])) return true;
+    return false;
+  }
+  if (Array.isArray(obj)) return false;
+  if ('$map' in schema) {
+    const inner = (schema as { $map: FieldSchema }).$map;
+    if (inner === true) return false;
+    for (const k in obj as Obj) if (hasUnknownFields((obj as Obj)[k], inner)) return true;
+    return false;
+  }
+  const fields = schema as Record<string, FieldSchema>;
+  for (const k in obj as Obj) {
+    const s = known(fields, k);
+    if (s === undefined || hasUnknownFields((obj as Obj)[k], s)) return true;
+  }
+  return false;
 }
 
 /** Removes unknown fields in place (what decoding into typed structs does upstream). */
@@ -158,7 +185,7 @@ export function pruneUnknown(obj: unknown, schema: FieldSchema): void {
   }
   const fields = schema as Record<string, FieldSchema>;
   for (const k of Object.keys(obj as Obj)) {
-    const s = fields[k];
+    const s = known(fields, k);
     if (s === undefined) delete (obj as Obj)[k];
     else pruneUnknown((obj as Obj)[k], s);
   }

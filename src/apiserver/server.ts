@@ -147,26 +147,27 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   app.setNotFoundHandler((_req, reply) => sendStatus(reply, pathNotFound()));
 
   const authenticator: TokenAuthenticator | undefined = options.anonymous ? undefined : auth;
-  app.addHook('onRequest', async (request, reply) => {
-    if (!authenticator) return;
-    const path = request.url.split('?')[0]!;
+  // Callback-style hooks: every request runs both, and async hooks cost a promise each.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!authenticator) return done();
+    const url = request.url;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
     if (
       publicPaths.has(path) ||
       path.startsWith('/healthz/') ||
       path.startsWith('/livez/') ||
       path.startsWith('/readyz/')
     )
-      return;
-    if (!authenticator.authenticate(request.headers.authorization)) {
-      sendStatus(reply, unauthorized());
-      return reply;
-    }
+      return done();
+    // Answering without calling done() ends the request here.
+    if (!authenticator.authenticate(request.headers.authorization)) return sendStatus(reply, unauthorized());
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const l = request.apiLabels;
-    if (!l) return;
-    metrics.requests.inc({ ...l, code: String(reply.statusCode) });
-    metrics.latency.observe(l, reply.elapsedTime / 1000);
+    if (l) metrics.observeRequest(l, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   // --- health, version, openapi, metrics ----------------------------------------------------------------------

@@ -163,9 +163,27 @@ export function immutable(newV: unknown, oldV: unknown, field: string, errs: Err
   if (JSON.stringify(newV ?? null) !== JSON.stringify(oldV ?? null)) errs.invalid(field, newV, 'field is immutable');
 }
 
+/** Verdicts on quantity texts already seen: every pod repeats the same few ("100m", "64Mi"), parsing is BigInt work. */
+const quantityVerdicts = new Map<string, 'ok' | 'garbled' | 'negative'>();
+const QUANTITY_CACHE_LIMIT = 4096;
+
+function quantityVerdict(v: unknown): 'ok' | 'garbled' | 'negative' {
+  if (!isQuantity(v)) return 'garbled';
+  return isNegative(parseQuantity(v as string)) ? 'negative' : 'ok';
+}
+
 /** A non-negative quantity (resources.requests/limits, capacity): garbled → invalid, negative → invalid. */
 export function validateQuantity(v: unknown, field: string, errs: Errors): void {
-  if (!isQuantity(v)) {
+  let verdict = typeof v === 'string' ? quantityVerdicts.get(v) : undefined;
+  if (verdict === undefined) {
+    verdict = quantityVerdict(v);
+    if (typeof v === 'string' && v.length <= 64) {
+      if (quantityVerdicts.size >= QUANTITY_CACHE_LIMIT) quantityVerdicts.clear();
+      quantityVerdicts.set(v, verdict);
+    }
+  }
+  if (verdict === 'ok') return;
+  if (verdict === 'garbled') {
     errs.invalid(
       field,
       v,
@@ -173,7 +191,7 @@ export function validateQuantity(v: unknown, field: string, errs: Errors): void 
     );
     return;
   }
-  if (isNegative(parseQuantity(v as string))) errs.invalid(field, v, 'must be greater than or equal to 0');
+  errs.invalid(field, v, 'must be greater than or equal to 0');
 }
 
 export function validateResourceList(list: unknown, field: string, errs: Errors): void {
