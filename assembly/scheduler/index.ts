@@ -298,6 +298,14 @@ function fmix32(x: u32): u32 {
   return h;
 }
 
+/** Set by the TS side: 1 when two present nodes share a name hash. fmix32 is a bijection, so keys of distinct nodes
+ * can tie only then; without duplicates a lane-wise SIMD maximum of the keys is exact. */
+let hashDuplicates: i32 = 1;
+
+export function setHashDuplicates(flag: i32): void {
+  hashDuplicates = flag;
+}
+
 /** The scalar twin of bestOfBitset (same result; kept to measure what SIMD buys and to test against). */
 export function bestOfBitsetScalar(bits: usize, words: i32, salt: u32): i32 {
   let best: i32 = -1;
@@ -454,7 +462,7 @@ export function filterClass(c: usize): i32 {
  * The decision for a pod whose PodTopologySpread/InterPodAffinity results (C_PD_STATUS, C_PD_SCORE) were computed
  * outside, on top of an up-to-date index (C_FAIL and C_SCORE of every node). Returns the chosen node, -1 when none
  * is feasible, or -2 when the final feasible set normalises TaintToleration/NodeAffinity differently from the
- * index (the caller then scans in full).
+ * index (the caller then scans in full). SIMD: one pass for the maxima, one for the tie-break among the top nodes.
  */
 export function bestWithPodScores(c: usize, salt: u32): i32 {
   const fail = gp(c, C_FAIL);
@@ -463,34 +471,317 @@ export function bestWithPodScores(c: usize, salt: u32): i32 {
   const score = gp(c, C_SCORE);
   const taintRaw = gp(c, C_TAINT_RAW);
   const affRaw = gp(c, C_AFF_RAW);
-  let maxT: i32 = 0;
-  let maxA: i32 = 0;
-  for (let n = 0; n < nCap; n++) {
-    if (arrI(fail, n) != 0 || arrI(pdStatus, n) != 0) continue;
-    const t = arrI(taintRaw, n);
-    if (t > maxT) maxT = t;
-    const a = arrI(affRaw, n);
-    if (a > maxA) maxA = a;
+  const zero = i32x4.splat(0);
+  const none = i32x4.splat(i32.MIN_VALUE);
+  let maxTV = zero;
+  let maxAV = zero;
+  let topV = none;
+  for (let n = 0; n < nCap; n += 4) {
+    const o = (<usize>n) << 2;
+    const feasible = v128.and(i32x4.eq(v128.load(fail + o), zero), i32x4.eq(v128.load(pdStatus + o), zero));
+    maxTV = i32x4.max_s(maxTV, v128.and(v128.load(taintRaw + o), feasible));
+    maxAV = i32x4.max_s(maxAV, v128.and(v128.load(affRaw + o), feasible));
+    const total = i32x4.add(v128.load(score + o), v128.load(pdScore + o));
+    topV = i32x4.max_s(topV, v128.bitselect(total, none, feasible));
   }
-  if (maxT != gi(c, C_MAX_T) || maxA != gi(c, C_MAX_A)) return -2;
+  if (hmaxS(maxTV) != gi(c, C_MAX_T) || hmaxS(maxAV) != gi(c, C_MAX_A)) return -2;
+  const top = hmaxS(topV);
+  if (top == i32.MIN_VALUE) return -1;
+  if (hashDuplicates == 0) {
+    const best = bestKeyAtTotal(c, salt, top);
+    if (best >= 0) return best;
+  }
+  // Exact scalar walk (equal keys possible, or the only top node has key 0).
   let best: i32 = -1;
-  let bestScore: i32 = 0;
   let bestKey: u32 = 0;
   for (let n = 0; n < nCap; n++) {
     if (arrI(fail, n) != 0 || arrI(pdStatus, n) != 0) continue;
-    const s = arrI(score, n) + arrI(pdScore, n);
+    if (arrI(score, n) + arrI(pdScore, n) != top) continue;
     const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
-    if (
-      best < 0 ||
-      s > bestScore ||
-      (s == bestScore && (key > bestKey || (key == bestKey && arrI(rankPtr, n) < arrI(rankPtr, best))))
-    ) {
+    if (beatsBest(key, n, best, bestKey)) {
       best = n;
-      bestScore = s;
       bestKey = key;
     }
   }
   return best;
+}
+
+function hmaxS(v: v128): i32 {
+  const a = max<i32>(i32x4.extract_lane(v, 0), i32x4.extract_lane(v, 1));
+  const b = max<i32>(i32x4.extract_lane(v, 2), i32x4.extract_lane(v, 3));
+  return max<i32>(a, b);
+}
+
+/**
+ * The highest-key node among the feasible ones whose total is `top` (distinct keys assumed: no duplicate hashes);
+ * lane-wise maxima of the keys and their nodes, merged at the end. -1 when the only candidates have key 0.
+ */
+function bestKeyAtTotal(c: usize, salt: u32, top: i32): i32 {
+  const fail = gp(c, C_FAIL);
+  const pdStatus = gp(c, C_PD_STATUS);
+  const pdScore = gp(c, C_PD_SCORE);
+  const score = gp(c, C_SCORE);
+  const zero = i32x4.splat(0);
+  const topV = i32x4.splat(top);
+  const saltV = i32x4.splat(salt);
+  const c1 = i32x4.splat(0x85ebca6b);
+  const c2 = i32x4.splat(0xc2b2ae35);
+  const four = i32x4.splat(4);
+  let cur = i32x4(0, 1, 2, 3);
+  let maxV = zero;
+  let idxV = i32x4.splat(-1);
+  for (let n = 0; n < nCap; n += 4) {
+    const o = (<usize>n) << 2;
+    const feasible = v128.and(i32x4.eq(v128.load(fail + o), zero), i32x4.eq(v128.load(pdStatus + o), zero));
+    const member = v128.and(feasible, i32x4.eq(i32x4.add(v128.load(score + o), v128.load(pdScore + o)), topV));
+    if (v128.any_true(member)) {
+      let h = v128.xor(v128.load(hashPtr + o), saltV);
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      h = i32x4.mul(h, c1);
+      h = v128.xor(h, i32x4.shr_u(h, 13));
+      h = i32x4.mul(h, c2);
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      const gt = v128.and(i32x4.gt_u(h, maxV), member);
+      maxV = v128.bitselect(h, maxV, gt);
+      idxV = v128.bitselect(cur, idxV, gt);
+    }
+    cur = i32x4.add(cur, four);
+  }
+  let best: i32 = -1;
+  let bestKey: u32 = 0;
+  const n0 = i32x4.extract_lane(idxV, 0);
+  const k0 = <u32>i32x4.extract_lane(maxV, 0);
+  if (n0 >= 0) {
+    best = n0;
+    bestKey = k0;
+  }
+  const n1 = i32x4.extract_lane(idxV, 1);
+  const k1 = <u32>i32x4.extract_lane(maxV, 1);
+  if (n1 >= 0 && (best < 0 || k1 > bestKey)) {
+    best = n1;
+    bestKey = k1;
+  }
+  const n2 = i32x4.extract_lane(idxV, 2);
+  const k2 = <u32>i32x4.extract_lane(maxV, 2);
+  if (n2 >= 0 && (best < 0 || k2 > bestKey)) {
+    best = n2;
+    bestKey = k2;
+  }
+  const n3 = i32x4.extract_lane(idxV, 3);
+  const k3 = <u32>i32x4.extract_lane(maxV, 3);
+  if (n3 >= 0 && (best < 0 || k3 > bestKey)) best = n3;
+  return best;
+}
+
+// ---- pod-dependent filters (src/scheduler/engine/pod-relations.ts writes the programs) ----------------------------
+//
+// For a pod decided on its class index: which nodes that pass every other filter (C_FAIL 0) PodTopologySpread or
+// InterPodAffinity rejects. Only the decision needs them, so a rejection is recorded as C_PD_STATUS 1 whatever the
+// plugin (the TS twin with reasons runs for explain and unschedulable messages). Programs are i32 words; every per-node
+// array has nCap entries, domain maps hold a topology domain id per node (-1: the node lacks the key).
+
+/**
+ * PodTopologySpread's Filter (DoNotSchedule constraints). Program:
+ * [constraints K, keys Kk, includedByAffinity ptr u8[n], includedByTaints ptr u8[n],
+ *  Kk × (domains ptr, domain count, counts scratch ptr i32[count], present scratch ptr i32[count]),
+ *  K × (key index, matching pods ptr i32[n], honor affinity, honor taints, maxSkew, minDomains, self match)]
+ */
+export function spreadFilter(c: usize, prog: usize): void {
+  const k = arrI(prog, 0);
+  const kk = arrI(prog, 1);
+  if (k == 1) {
+    spreadFilterOne(c, prog);
+    return;
+  }
+  const incAff = <usize>arrI(prog, 2);
+  const incTaint = <usize>arrI(prog, 3);
+  const keys = prog + 16;
+  const cons = keys + ((<usize>kk) << 4);
+  for (let j = 0; j < kk; j++) {
+    const kp = keys + ((<usize>j) << 4);
+    const count = arrI(kp, 1);
+    memory.fill(<usize>arrI(kp, 2), 0, (<usize>count) << 2);
+    memory.fill(<usize>arrI(kp, 3), 0, (<usize>count) << 2);
+  }
+  // pairCounts: matching pods per domain over the nodes that have every key and are included (the last included
+  // constraint of a key counts a node, as upstream overwrites the per-node entry).
+  for (let n = 0; n < nCap; n++) {
+    if (!present(n)) continue;
+    let all = true;
+    for (let i = 0; i < k; i++) {
+      const cp = cons + <usize>(i * 28);
+      const kp = keys + ((<usize>arrI(cp, 0)) << 4);
+      if (arrI(<usize>arrI(kp, 0), n) < 0) {
+        all = false;
+        break;
+      }
+    }
+    if (!all) continue;
+    const aff = load<u8>(incAff + <usize>n) != 0;
+    const taint = load<u8>(incTaint + <usize>n) != 0;
+    for (let i = 0; i < k; i++) {
+      const cp = cons + <usize>(i * 28);
+      if ((arrI(cp, 2) != 0 && !aff) || (arrI(cp, 3) != 0 && !taint)) continue;
+      const key = arrI(cp, 0);
+      let overwritten = false;
+      for (let j = i + 1; j < k; j++) {
+        const cj = cons + <usize>(j * 28);
+        if (arrI(cj, 0) == key && !((arrI(cj, 2) != 0 && !aff) || (arrI(cj, 3) != 0 && !taint))) {
+          overwritten = true;
+          break;
+        }
+      }
+      if (overwritten) continue;
+      const kp = keys + ((<usize>key) << 4);
+      const d = arrI(<usize>arrI(kp, 0), n);
+      const counts = <usize>arrI(kp, 2);
+      setI(counts, d, arrI(counts, d) + arrI(<usize>arrI(cp, 1), n));
+      setI(<usize>arrI(kp, 3), d, 1);
+    }
+  }
+  // Per constraint: maxSkew + minMatch - self as one bound (minMatch 0 below minDomains), over its self word.
+  for (let i = 0; i < k; i++) {
+    const cp = cons + <usize>(i * 28);
+    const kp = keys + ((<usize>arrI(cp, 0)) << 4);
+    const count = arrI(kp, 1);
+    const counts = <usize>arrI(kp, 2);
+    const pres = <usize>arrI(kp, 3);
+    let domains: i32 = 0;
+    let min: i32 = i32.MAX_VALUE;
+    for (let d = 0; d < count; d++)
+      if (arrI(pres, d) != 0) {
+        domains++;
+        const x = arrI(counts, d);
+        if (x < min) min = x;
+      }
+    const minMatch = domains < arrI(cp, 5) || domains == 0 ? 0 : min;
+    setI(cp, 6, arrI(cp, 4) + minMatch - arrI(cp, 6));
+  }
+  const fail = gp(c, C_FAIL);
+  const pd = gp(c, C_PD_STATUS);
+  for (let n = 0; n < nCap; n++) {
+    if (!present(n) || arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
+    for (let i = 0; i < k; i++) {
+      const cp = cons + <usize>(i * 28);
+      const kp = keys + ((<usize>arrI(cp, 0)) << 4);
+      const d = arrI(<usize>arrI(kp, 0), n);
+      if (d < 0) {
+        setI(pd, n, 1);
+        break;
+      }
+      const matchNum = arrI(<usize>arrI(kp, 3), d) != 0 ? arrI(<usize>arrI(kp, 2), d) : 0;
+      if (matchNum > arrI(cp, 6)) {
+        setI(pd, n, 1);
+        break;
+      }
+    }
+  }
+}
+
+/** spreadFilter for one constraint: the same steps without the per-key bookkeeping, in tight loops. */
+function spreadFilterOne(c: usize, prog: usize): void {
+  const incAff = <usize>arrI(prog, 2);
+  const incTaint = <usize>arrI(prog, 3);
+  const kp = prog + 16;
+  const cp = kp + 16;
+  const dom = <usize>arrI(kp, 0);
+  const count = arrI(kp, 1);
+  const counts = <usize>arrI(kp, 2);
+  const pres = <usize>arrI(kp, 3);
+  const matching = <usize>arrI(cp, 1);
+  const honorAff = arrI(cp, 2) != 0;
+  const honorTaint = arrI(cp, 3) != 0;
+  memory.fill(counts, 0, (<usize>count) << 2);
+  memory.fill(pres, 0, (<usize>count) << 2);
+  for (let n = 0; n < nCap; n++) {
+    if (!present(n)) continue;
+    const d = arrI(dom, n);
+    if (d < 0) continue;
+    if (honorAff && load<u8>(incAff + <usize>n) == 0) continue;
+    if (honorTaint && load<u8>(incTaint + <usize>n) == 0) continue;
+    setI(counts, d, arrI(counts, d) + arrI(matching, n));
+    setI(pres, d, 1);
+  }
+  let domains: i32 = 0;
+  let min: i32 = i32.MAX_VALUE;
+  for (let d = 0; d < count; d++)
+    if (arrI(pres, d) != 0) {
+      domains++;
+      const x = arrI(counts, d);
+      if (x < min) min = x;
+    }
+  const minMatch = domains < arrI(cp, 5) || domains == 0 ? 0 : min;
+  const bound = arrI(cp, 4) + minMatch - arrI(cp, 6);
+  const fail = gp(c, C_FAIL);
+  const pd = gp(c, C_PD_STATUS);
+  for (let n = 0; n < nCap; n++) {
+    if (arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
+    const d = arrI(dom, n);
+    if (d < 0 || (arrI(pres, d) != 0 ? arrI(counts, d) : 0) > bound) setI(pd, n, 1);
+  }
+}
+
+/**
+ * PodTopologySpread's Filter when the matching pods per domain are already known (constraints on distinct keys).
+ * Program: [K, K × (domains ptr, matching pods per domain ptr, bound = maxSkew + minMatch - self)]. A node fails
+ * when it lacks a key or its domain's count exceeds the bound.
+ */
+export function spreadCheck(c: usize, prog: usize): void {
+  const k = arrI(prog, 0);
+  const fail = gp(c, C_FAIL);
+  const pd = gp(c, C_PD_STATUS);
+  for (let i = 0; i < k; i++) {
+    const cp = prog + 4 + <usize>(i * 12);
+    const dom = <usize>arrI(cp, 0);
+    const counts = <usize>arrI(cp, 1);
+    const bound = arrI(cp, 2);
+    for (let n = 0; n < nCap; n++) {
+      if (arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
+      const d = arrI(dom, n);
+      if (d < 0 || arrI(counts, d) > bound) setI(pd, n, 1);
+    }
+  }
+}
+
+/**
+ * InterPodAffinity's Filter. Program: [affinity keys A, anti-affinity keys B, existing anti-affinity keys E,
+ * allowFirst, (A + B + E) × (domains ptr, matching pods per domain ptr)]. A node fails when an affinity key is
+ * missing, or when some affinity key's domain has no matching pod (unless allowFirst), or when an (existing)
+ * anti-affinity domain has one. The outcome is one bit per node, so the terms are walked one at a time over all
+ * nodes (tight loops); C_PD_STATUS bit 1 marks "no matching pod yet" until the affinity terms are done.
+ */
+export function affinityFilter(c: usize, prog: usize): void {
+  const a = arrI(prog, 0);
+  const b = arrI(prog, 1);
+  const e = arrI(prog, 2);
+  const allowFirst = arrI(prog, 3) != 0;
+  const terms = prog + 16;
+  const fail = gp(c, C_FAIL);
+  const pd = gp(c, C_PD_STATUS);
+  for (let i = 0; i < a; i++) {
+    const dom = <usize>arrI(terms + ((<usize>i) << 3), 0);
+    const counts = <usize>arrI(terms + ((<usize>i) << 3), 1);
+    for (let n = 0; n < nCap; n++) {
+      if (arrI(fail, n) != 0 || (arrI(pd, n) & 1) != 0) continue;
+      const d = arrI(dom, n);
+      if (d < 0) setI(pd, n, 1);
+      else if (arrI(counts, d) <= 0) setI(pd, n, 2);
+    }
+  }
+  if (a > 0)
+    for (let n = 0; n < nCap; n++) {
+      const v = arrI(pd, n);
+      if (v == 2) setI(pd, n, allowFirst ? 0 : 1);
+    }
+  for (let i = a; i < a + b + e; i++) {
+    const dom = <usize>arrI(terms + ((<usize>i) << 3), 0);
+    const counts = <usize>arrI(terms + ((<usize>i) << 3), 1);
+    for (let n = 0; n < nCap; n++) {
+      if (arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
+      const d = arrI(dom, n);
+      if (d >= 0 && arrI(counts, d) > 0) setI(pd, n, 1);
+    }
+  }
 }
 
 // ---- incremental index ----------------------------------------------------------------------------------------------

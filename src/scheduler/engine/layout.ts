@@ -81,6 +81,10 @@ export interface SchedulerKernels {
   bestIndexed(c: number, salt: number): number;
   applyPod(podReq: number, nzReq: number, n: number, sign: number): void;
   scheduleRun(c: number, salts: number, out: number, count: number): number;
+  spreadFilter(c: number, prog: number): void;
+  spreadCheck(c: number, prog: number): void;
+  setHashDuplicates(flag: number): void;
+  affinityFilter(c: number, prog: number): void;
 }
 
 /** A bump allocator over linear memory; regions are never freed one by one, only all at once with reset(). */

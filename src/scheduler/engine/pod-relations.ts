@@ -58,6 +58,29 @@ interface Counter {
   matches: (classId: number) => boolean;
 }
 
+/** Copies per-pod inputs into Wasm scratch memory for the engine's filter kernels (addresses returned). */
+export interface WasmPut {
+  /** A per-node array (nCap entries, padded with `pad` past its length): i32, or u8 for a Uint8Array. */
+  slots(arr: Int32Array | Uint8Array, pad: number): number;
+  /** slots() for an array that is replaced, never changed: copied once per `id` until a different array comes. */
+  lasting(id: string, arr: Int32Array | Uint8Array, pad: number): number;
+  /** `count` zeroed i32 entries (at least one). */
+  zeros(count: number): number;
+  /** A program of i32 words. */
+  words(words: ArrayLike<number>): number;
+}
+
+/** Placed pods per topology domain of one key, weighted by a per-class weight; kept current by place(). */
+interface DomainCounter {
+  key: string;
+  weight: (classId: number) => number;
+  /** Only pods on these slots count (undefined: every slot). */
+  eligible?: Uint8Array;
+  counts: Int32Array;
+  /** Sum of counts (only domains that exist). */
+  total: number;
+}
+
 export interface RelationResult {
   /** Per slot: 0 passes, else the code of the failing plugin. */
   reasons: Map<number, string[]>;
@@ -86,6 +109,15 @@ export class PodRelations {
   readonly #classDomains = new Map<string, Map<number, Float64Array>>();
   /** Placed pods matching one (selector, namespace) per slot, kept current by place(). */
   readonly #counters = new Map<string, Counter>();
+  /** Changes when the set of placed classes or the nodes change (cached filter programs are then rebuilt). */
+  #shapeVersion = 0;
+  /** The counters of each pending class's affinityFilter program, for one #shapeVersion. */
+  readonly #affinityShape = new WeakMap<
+    PodInfo,
+    { version: number; aff: DomainCounter[]; anti: DomainCounter[]; existing: DomainCounter[]; self: boolean }
+  >();
+  /** Weighted per-domain counters of the Wasm InterPodAffinity filter, by pending class, kind and key. */
+  readonly #domainCounters = new Map<string, DomainCounter>();
   #cap = 64;
   /** Per pod class and node epoch: node inclusion (required node affinity, untolerated NoSchedule taints). */
   readonly #inclusion = new WeakMap<PodInfo, { epoch: number; affinity: Uint8Array; taints: Uint8Array }>();
@@ -101,6 +133,8 @@ export class PodRelations {
     this.#epoch++;
     this.#domains.clear();
     this.#classDomains.clear();
+    this.#domainCounters.clear();
+    this.#shapeVersion++;
     this.#grow(this.nodes().length);
   }
 
@@ -125,6 +159,7 @@ export class PodRelations {
     const total = (this.#classPlaced.get(c.id) ?? 0) + sign;
     if (total === 0) this.#classPlaced.delete(c.id);
     else this.#classPlaced.set(c.id, total);
+    if (total === 0 || total === sign) this.#shapeVersion++;
     this.#count(slot, c, sign);
   }
 
@@ -134,7 +169,9 @@ export class PodRelations {
     let top = 0;
     for (let i = from; i < from + count; i++) if (slots[i]! > top) top = slots[i]!;
     this.#grow(top + 1);
-    this.#classPlaced.set(c.id, (this.#classPlaced.get(c.id) ?? 0) + count);
+    const before = this.#classPlaced.get(c.id) ?? 0;
+    this.#classPlaced.set(c.id, before + count);
+    if (before === 0) this.#shapeVersion++;
     for (let i = from; i < from + count; i++) this.#count(slots[i]!, c, 1);
   }
 
@@ -149,6 +186,16 @@ export class PodRelations {
       }
     if (this.#counters.size > 0)
       for (const counter of this.#counters.values()) if (counter.matches(c.id)) counter.counts[slot]! += sign;
+    if (this.#domainCounters.size > 0)
+      for (const counter of this.#domainCounters.values()) {
+        const w = counter.weight(c.id);
+        if (w === 0) continue;
+        if (counter.eligible && counter.eligible[slot] !== 1) continue;
+        const d = this.#domainsOf(counter.key).of[slot] ?? -1;
+        if (d < 0) continue;
+        counter.counts[d]! += sign * w;
+        counter.total += sign * w;
+      }
     if (slot >= this.#withAffinity.length) {
       const grow = (a: Int32Array) => {
         const b = new Int32Array(Math.max(64, slot * 2));
@@ -290,6 +337,9 @@ export class PodRelations {
   /** Services or controllers changed: default spreading selectors are recomputed. */
   workloadsChanged(): void {
     this.#workloadVersion++;
+    this.#shapeVersion++;
+    // Spread counters count by constraints that may have changed with the default selector.
+    for (const id of this.#domainCounters.keys()) if (id.includes('\0spread\0')) this.#domainCounters.delete(id);
   }
 
   /** Whether the pod has constraints of either kind (then it needs this module at all). */
@@ -471,6 +521,226 @@ export class PodRelations {
       else scores[i] = idiv(MaxNodeScore * (max + min - scores[i]!), max);
     });
     return scores;
+  }
+
+  // ---- programs for the Wasm filters (assembly/scheduler spreadFilter / affinityFilter) ------------------------
+  // The decision of a pod on its class index needs only which nodes these filters reject; the kernels compute that
+  // from the same counts as spreadFilter/affinityFilter above (their reasons are still produced there for messages).
+
+  /** PodTopologySpread's score skips this pod (no ScheduleAnyway constraints, own or default). */
+  spreadScoreSkips(pod: PodInfo): boolean {
+    return this.snapshot.size === 0 || this.#constraints(pod, 'ScheduleAnyway').length === 0;
+  }
+
+  /**
+   * InterPodAffinity's score certainly skips (or scores 0 everywhere) for this pod: it has no preferred terms and no
+   * placed pod has terms that could score it (a conservative test; false means: let affinityScores decide).
+   */
+  affinityScoreSkips(pod: PodInfo): boolean {
+    const args = this.profile.interPodAffinity;
+    const hasConstraints = pod.preferredAffinityTerms.length > 0 || pod.preferredAntiAffinityTerms.length > 0;
+    if (!hasConstraints && args.ignorePreferredTermsOfExistingPods) return true;
+    if (hasConstraints) return false;
+    for (const id of this.#classPlaced.keys()) {
+      const e = this.#classes.get(id)!.info;
+      if (args.hardPodAffinityWeight > 0 && e.requiredAffinityTerms.length > 0) return false;
+      if (e.preferredAffinityTerms.length > 0 || e.preferredAntiAffinityTerms.length > 0) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The program of the spreadCheck kernel (constraints on distinct keys: matching pods per domain kept by place()
+   * over the nodes each constraint counts) or else of the spreadFilter kernel (which aggregates per pod); undefined
+   * when the pod has no DoNotSchedule constraints.
+   */
+  spreadProgram(cls: RelClass, put: WasmPut): { kernel: 'check' | 'full'; prog: number } | undefined {
+    const pod = cls.info;
+    const constraints = this.#constraints(pod, 'DoNotSchedule');
+    if (constraints.length === 0) return undefined;
+    const keys = [...new Set(constraints.map((c) => c.topologyKey))];
+    if (keys.length === constraints.length) return { kernel: 'check', prog: this.#spreadCheck(cls, constraints, put) };
+    const inc = this.#inclusionOf(pod);
+    const words = [
+      constraints.length,
+      keys.length,
+      put.lasting(`affinity\0${pod.name}`, inc.affinity, 0),
+      put.lasting(`taints\0${pod.name}`, inc.taints, 0),
+    ];
+    for (const key of keys) {
+      const d = this.#domainsOf(key);
+      const n = d.values.length;
+      words.push(put.lasting(`domains\0${key}`, d.of, -1), n, put.zeros(n), put.zeros(n));
+    }
+    for (const c of constraints)
+      words.push(
+        keys.indexOf(c.topologyKey),
+        put.slots(this.#counter(c.selector, pod.namespace), 0),
+        c.honorNodeAffinity ? 1 : 0,
+        c.honorNodeTaints ? 1 : 0,
+        c.maxSkew,
+        c.minDomains,
+        matches(c.selector, pod.labels) ? 1 : 0,
+      );
+    return { kernel: 'full', prog: put.words(words) };
+  }
+
+  /** Per class and #shapeVersion: the spreadCheck counters and which domains any counted node has. */
+  readonly #spreadShape = new WeakMap<
+    PodInfo,
+    { version: number; counters: DomainCounter[]; present: Uint8Array[]; self: number[] }
+  >();
+
+  /** spreadCheck program: [K, K × (domains ptr, matching pods per domain ptr, maxSkew + minMatch - self)]. */
+  #spreadCheck(cls: RelClass, constraints: SpreadConstraint[], put: WasmPut): number {
+    const pod = cls.info;
+    let shape = this.#spreadShape.get(pod);
+    if (!shape || shape.version !== this.#shapeVersion) {
+      const nodes = this.nodes();
+      const inc = this.#inclusionOf(pod);
+      const ofs = constraints.map((c) => this.#domainsOf(c.topologyKey).of);
+      // A node counts for a constraint when it has every constraint's key and the constraint includes it.
+      const counters = constraints.map((c, i) => {
+        const eligible = new Uint8Array(nodes.length);
+        for (let slot = 0; slot < nodes.length; slot++) {
+          if (!nodes[slot] || ofs.some((of) => (of[slot] ?? -1) < 0)) continue;
+          if (this.#included(c, inc, slot)) eligible[slot] = 1;
+        }
+        const selector = c.selector;
+        return this.#domainCounter(
+          `${cls.id}\0spread\0${i}`,
+          c.topologyKey,
+          (e) =>
+            selector.length > 0 && !e.terminating && e.namespace === pod.namespace && matches(selector, e.labels)
+              ? 1
+              : 0,
+          eligible,
+        );
+      });
+      const present = counters.map((counter, i) => {
+        const p = new Uint8Array(counter.counts.length);
+        const of = ofs[i]!;
+        for (let slot = 0; slot < nodes.length; slot++) if (counter.eligible![slot] === 1) p[of[slot]!] = 1;
+        return p;
+      });
+      const self = constraints.map((c) => (matches(c.selector, pod.labels) ? 1 : 0));
+      shape = { version: this.#shapeVersion, counters, present, self };
+      this.#spreadShape.set(pod, shape);
+    }
+    const words = [constraints.length];
+    constraints.forEach((c, i) => {
+      const counts = shape.counters[i]!.counts;
+      const present = shape.present[i]!;
+      let domains = 0;
+      let min = Number.MAX_SAFE_INTEGER;
+      for (let d = 0; d < present.length; d++)
+        if (present[d] === 1) {
+          domains++;
+          if (counts[d]! < min) min = counts[d]!;
+        }
+      const minMatch = domains === 0 || domains < c.minDomains ? 0 : min;
+      words.push(
+        put.lasting(`domains\0${c.topologyKey}`, this.#domainsOf(c.topologyKey).of, -1),
+        put.words(counts),
+        c.maxSkew + minMatch - shape.self[i]!,
+      );
+    });
+    return put.words(words);
+  }
+
+  /**
+   * A weighted per-domain counter (created on first use from the placed pods, then kept by place()). `id` names
+   * what the weight depends on; weights are memoised per class.
+   */
+  #domainCounter(id: string, key: string, weightOf: (e: PodInfo) => number, eligible?: Uint8Array): DomainCounter {
+    let counter = this.#domainCounters.get(`${id}\0${key}`);
+    if (counter) return counter;
+    const memo = new Map<number, number>();
+    const weight = (classId: number): number => {
+      let w = memo.get(classId);
+      if (w === undefined) memo.set(classId, (w = weightOf(this.#classes.get(classId)!.info)));
+      return w;
+    };
+    const d = this.#domainsOf(key);
+    counter = { key, weight, eligible, counts: new Int32Array(Math.max(1, d.values.length)), total: 0 };
+    for (const slot of this.#occupied) {
+      const dom = d.of[slot] ?? -1;
+      if (dom < 0 || (eligible && eligible[slot] !== 1)) continue;
+      for (const [cid, k] of this.#placed[slot]!) {
+        const w = weight(cid);
+        counter.counts[dom]! += k * w;
+        counter.total += k * w;
+      }
+    }
+    this.#domainCounters.set(`${id}\0${key}`, counter);
+    return counter;
+  }
+
+  /**
+   * The affinityFilter kernel's program for a pod of class `cls`, or undefined when nothing can fail (as
+   * affinityFilter's early return). Counters per key: pods matching all its required affinity terms, pods its
+   * required anti-affinity terms match, placed pods whose required anti-affinity terms match it.
+   */
+  affinityProgram(cls: RelClass, put: WasmPut): number | undefined {
+    const pod = cls.info;
+    let shape = this.#affinityShape.get(pod);
+    if (!shape || shape.version !== this.#shapeVersion) {
+      shape = this.#affinityCounters(cls);
+      this.#affinityShape.set(pod, shape);
+    }
+    const { aff, anti, existing } = shape;
+    let antiAny = false;
+    for (const c of anti) if (c.total > 0) antiAny = true;
+    let existingAny = false;
+    for (const c of existing) if (c.total > 0) existingAny = true;
+    if (aff.length === 0 && !antiAny && !existingAny) return undefined;
+    let affAny = false;
+    for (const c of aff) if (c.total > 0) affAny = true;
+    const words = [aff.length, anti.length, existing.length, shape.self && !affAny ? 1 : 0];
+    for (const list of [aff, anti, existing])
+      for (const c of list)
+        words.push(put.lasting(`domains\0${c.key}`, this.#domainsOf(c.key).of, -1), put.words(c.counts));
+    return put.words(words);
+  }
+
+  #affinityCounters(cls: RelClass) {
+    const pod = cls.info;
+    const affKeys = [...new Set(pod.requiredAffinityTerms.map((t) => t.topologyKey))];
+    const antiKeys = [...new Set(pod.requiredAntiAffinityTerms.map((t) => t.topologyKey))];
+    const existingKeys = new Set<string>();
+    for (const id of this.#classPlaced.keys())
+      for (const t of this.#classes.get(id)!.info.requiredAntiAffinityTerms)
+        if (!existingKeys.has(t.topologyKey) && termMatches(t, pod.namespace, pod.labels))
+          existingKeys.add(t.topologyKey);
+    const aff = affKeys.map((key) =>
+      this.#domainCounter(`${cls.id}\0aff`, key, (e) =>
+        pod.requiredAffinityTerms.every((t) => termMatches(t, e.namespace, e.labels))
+          ? pod.requiredAffinityTerms.filter((t) => t.topologyKey === key).length
+          : 0,
+      ),
+    );
+    const anti = antiKeys.map((key) =>
+      this.#domainCounter(
+        `${cls.id}\0anti`,
+        key,
+        (e) =>
+          pod.requiredAntiAffinityTerms.filter((t) => t.topologyKey === key && termMatches(t, e.namespace, e.labels))
+            .length,
+      ),
+    );
+    const existing = [...existingKeys].map((key) =>
+      this.#domainCounter(
+        `${cls.id}\0existing`,
+        key,
+        (e) =>
+          e.requiredAntiAffinityTerms.filter((t) => t.topologyKey === key && termMatches(t, pod.namespace, pod.labels))
+            .length,
+      ),
+    );
+    const self =
+      pod.requiredAffinityTerms.length > 0 &&
+      pod.requiredAffinityTerms.every((t) => termMatches(t, pod.namespace, pod.labels));
+    return { version: this.#shapeVersion, aff, anti, existing, self };
   }
 
   // ---- InterPodAffinity -----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import type { Explanation, FilterPluginName, Pod, Profile, ScorePluginName } fro
 import { loadWasm, type WasmInstance } from '../../wasm/loader.js';
 import { Arena, C, CLASS_BYTES, FIXED_SLOTS, MAX_SLOTS, SLOT_PODS, type SchedulerKernels } from './layout.js';
 import type { FlatClass, FlatNode, Op } from './messages.js';
-import { PodRelations } from './pod-relations.js';
+import { PodRelations, type WasmPut } from './pod-relations.js';
 
 const STATIC_FILTERS: ReadonlySet<FilterPluginName> = new Set([
   'NodeUnschedulable',
@@ -138,6 +138,7 @@ export class EngineState {
       (a, b) => this.#filterCode.get(a)! - this.#filterCode.get(b)!,
     );
     this.#layout(64);
+    this.#k.setHashDuplicates(0);
   }
 
   // ---- memory layout ------------------------------------------------------------------------------------------------
@@ -252,6 +253,7 @@ export class EngineState {
     }
     v.u32[this.#hashPtr / 4 + slot] = info.hash;
     v.i32[this.#presentPtr / 4 + slot] = 1;
+    if (!this.#nodes[slot]) this.#countHash(info.hash, 1);
     this.#nodes[slot] = info;
     this.#slotNames[slot] = info.name;
     this.#relations.nodesChanged();
@@ -259,10 +261,24 @@ export class EngineState {
     this.#epoch++;
   }
 
+  /** Present nodes per name hash: the kernels' SIMD tie-break is exact only while no two share one. */
+  readonly #hashCount = new Map<number, number>();
+  #sharedHashes = 0;
+
+  #countHash(hash: number, sign: 1 | -1): void {
+    const count = (this.#hashCount.get(hash) ?? 0) + sign;
+    if (count === 0) this.#hashCount.delete(hash);
+    else this.#hashCount.set(hash, count);
+    if (sign === 1 && count === 2) this.#sharedHashes++;
+    if (sign === -1 && count === 1) this.#sharedHashes--;
+    this.#k.setHashDuplicates(this.#sharedHashes > 0 ? 1 : 0);
+  }
+
   #removeNode(slot: number): void {
     const info = this.#nodes[slot];
     if (!info) return;
     this.#nodes[slot] = undefined;
+    this.#countHash(info.hash, -1);
     this.wasm.views.i32[this.#presentPtr / 4 + slot] = 0;
     this.#snapshot.removeNode(info.name);
     this.#relations.nodesChanged();
@@ -786,6 +802,110 @@ export class EngineState {
     return { reasons, feasible, pluginScores };
   }
 
+  /**
+   * The indexed pod-dependent pass in Wasm, when neither PodTopologySpread nor InterPodAffinity scores this pod: the
+   * spreadFilter/affinityFilter kernels mark the nodes they reject in C_PD_STATUS (C_PD_SCORE stays 0). Returns
+   * false, doing nothing, when a score may apply (then #podDependentPass runs).
+   */
+  #podDependentKernels(cls: ClassState, h: Header): boolean {
+    if (this.#weights.has('PodTopologySpread') && !this.#relations.spreadScoreSkips(cls.info)) return false;
+    if (this.#weights.has('InterPodAffinity') && !this.#relations.affinityScoreSkips(cls.info)) return false;
+    const i32 = this.wasm.views.i32;
+    const es = i32[(h.ptr + C.PD_STATUS) / 4]! / 4;
+    const xs = i32[(h.ptr + C.PD_SCORE) / 4]! / 4;
+    i32.fill(0, es, es + this.#nCap);
+    i32.fill(0, xs, xs + this.#nCap);
+    const put = this.#put();
+    for (const f of this.#podDependentFilters) {
+      if (f === 'PodTopologySpread') {
+        const spread = this.#relations.spreadProgram(cls, put);
+        if (spread?.kernel === 'check') this.#k.spreadCheck(h.ptr, spread.prog);
+        else if (spread) this.#k.spreadFilter(h.ptr, spread.prog);
+      } else {
+        const prog = this.#relations.affinityProgram(cls, put);
+        if (prog !== undefined) this.#k.affinityFilter(h.ptr, prog);
+      }
+    }
+    return true;
+  }
+
+  /** A bump region of linear memory for one pod's kernel inputs, reused from its start for every pod. */
+  #put(): WasmPut {
+    if (this.#putLayout !== this.#layoutEpoch) {
+      this.#putCap = 0;
+      this.#lasting.clear();
+      this.#putLayout = this.#layoutEpoch;
+    }
+    let used = 0;
+    const take = (bytes: number): number => {
+      const size = Math.ceil(Math.max(bytes, 4) / 16) * 16;
+      if (used + size > this.#putCap) {
+        // A bigger region; addresses handed out before stay valid (the arena never frees one by one).
+        this.#putCap = Math.max(2 * this.#putCap, used + size, 1 << 16);
+        this.#putPtr = this.#arena.alloc(this.#putCap);
+        used = 0;
+      }
+      const at = this.#putPtr + used;
+      used += size;
+      return at;
+    };
+    const nCap = this.#nCap;
+    const copy = (at: number, arr: Int32Array | Uint8Array, pad: number) => {
+      const len = Math.min(arr.length, nCap);
+      if (arr instanceof Uint8Array) {
+        const u8 = this.wasm.views.u8;
+        u8.set(arr.subarray(0, len), at);
+        u8.fill(pad, at + len, at + nCap);
+      } else {
+        const i32 = this.wasm.views.i32;
+        i32.set(arr.subarray(0, len), at / 4);
+        i32.fill(pad, at / 4 + len, at / 4 + nCap);
+      }
+    };
+    return {
+      lasting: (id, arr, pad) => {
+        let entry = this.#lasting.get(id);
+        if (entry?.arr === arr) return entry.ptr;
+        if (!entry) this.#lasting.set(id, (entry = { arr, ptr: this.#arena.alloc(4 * nCap) }));
+        entry.arr = arr;
+        copy(entry.ptr, arr, pad);
+        return entry.ptr;
+      },
+      slots: (arr, pad) => {
+        const len = Math.min(arr.length, nCap);
+        if (arr instanceof Uint8Array) {
+          const at = take(nCap);
+          const u8 = this.wasm.views.u8;
+          u8.set(arr.subarray(0, len), at);
+          u8.fill(pad, at + len, at + nCap);
+          return at;
+        }
+        const at = take(4 * nCap);
+        const i32 = this.wasm.views.i32;
+        i32.set(arr.subarray(0, len), at / 4);
+        i32.fill(pad, at / 4 + len, at / 4 + nCap);
+        return at;
+      },
+      zeros: (count) => {
+        const at = take(4 * count);
+        this.wasm.views.i32.fill(0, at / 4, at / 4 + Math.max(count, 1));
+        return at;
+      },
+      words: (words) => {
+        const at = take(4 * words.length);
+        const i32 = this.wasm.views.i32;
+        if (words instanceof Int32Array) i32.set(words, at / 4);
+        else for (let i = 0; i < words.length; i++) i32[at / 4 + i] = words[i]!;
+        return at;
+      },
+    };
+  }
+  #putPtr = 0;
+  #putCap = 0;
+  /** Regions of put().lasting by id (valid for one layout). */
+  readonly #lasting = new Map<string, { arr: Int32Array | Uint8Array; ptr: number }>();
+  #putLayout = -1;
+
   /** Decides one pod; returns the slot or -1 and, when unschedulable, the message. */
   #decide(cls: ClassState, hash: number): { slot: number; message?: string; pd?: PodDependentResult } {
     const h = this.#headerFor(cls);
@@ -800,7 +920,7 @@ export class EngineState {
       // The index keeps every node's other filters and scores current; only the two pod-dependent plugins are
       // evaluated per pod, then combined in one pass (or a full scan when normalisation would differ).
       this.#syncIndex(cls, h);
-      pd = this.#podDependentPass(cls, h, true);
+      pd = this.#podDependentKernels(cls, h) ? undefined : this.#podDependentPass(cls, h, true);
       slot = this.#k.bestWithPodScores(h.ptr, salt);
       if (slot < -1) {
         pd = this.#podDependentPass(cls, h, false);
