@@ -36,6 +36,7 @@ import { decodeDeleteOptions, decodeObject, decodePatch, type PatchType } from '
 import { decodeStored, encodeForStore, injectRv, storeKey, storePrefix } from './codec.js';
 import { hasUnknownFields, unknownFields, pruneUnknown } from './schema.js';
 import { buildTable } from './tables.js';
+import { listBody } from './listbody.js';
 import {
   boolParam,
   dryRun,
@@ -67,10 +68,10 @@ export interface ApiContext {
   podLogs?(pod: Obj, q: Query): Promise<string>;
 }
 
-/** What a handler returns: a status code and either pre-serialised JSON (text or UTF-8 bytes) or an object. */
+/** What a handler returns: a status code and JSON (pre-serialised text, bytes or a byte stream) or an object. */
 export interface ApiReply {
   code: number;
-  body: string | Buffer | Obj;
+  body: string | Buffer | NodeJS.ReadableStream | Obj;
   warnings?: string[];
   contentType?: string;
 }
@@ -120,9 +121,6 @@ function hasGeneration(def: ResourceDef): boolean {
 function present(def: ResourceDef, stored: Obj): Obj {
   return def.fromStorage ? def.fromStorage(stored) : stored;
 }
-
-const listComma = Buffer.from(',');
-const listEnd = Buffer.from(']}');
 
 /** JSON text of a cache entry for `def`'s version: the cached text when no conversion applies. */
 function entryJson(def: ResourceDef, e: CacheEntry): string {
@@ -430,16 +428,15 @@ export class RestHandlers {
     if (cont) metaJson += `,"continue":${JSON.stringify(cont)}`;
     if (remaining !== undefined && cont) metaJson += `,"remainingItemCount":${remaining}`;
     metaJson += '}';
-    // Cache entries keep their JSON as UTF-8 bytes: the reply is one copy of them, with no text to encode.
+    // Cache entries keep their JSON as UTF-8 bytes: the reply copies them, with no text to encode.
     const head = `{"kind":"${def.kind}List","apiVersion":"${apiVersionOf(def)}","metadata":${metaJson},"items":[`;
-    const parts: Buffer[] = [Buffer.from(head, 'utf8')];
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (i) parts.push(listComma);
-      parts.push(e.bytes ?? Buffer.from(e.json, 'utf8'));
-    }
-    parts.push(listEnd);
-    return { code: 200, body: Buffer.concat(parts) };
+    return {
+      code: 200,
+      body: listBody(
+        head,
+        entries.map((e) => e.bytes ?? Buffer.from(e.json, 'utf8')),
+      ),
+    };
   }
 
   // --- create --------------------------------------------------------------------------------------------------

@@ -308,7 +308,8 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       reply.header('warning', result.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', '));
     reply.code(result.code).header('content-type', result.contentType ?? 'application/json');
     const body = result.body;
-    return reply.send(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
+    const ready = typeof body === 'string' || Buffer.isBuffer(body) || typeof body.pipe === 'function';
+    return reply.send(ready ? body : JSON.stringify(body));
   };
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
   app.route({ method: [...methods], url: '/api/*', handler: handle });

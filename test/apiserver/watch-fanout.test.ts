@@ -234,3 +234,27 @@ t.test('list from the cache equals the store list byte for byte', async (t) => {
   t.equal(table.body.kind, 'Table');
   t.equal(table.body.rows.length, 40, 'Table output still served');
 });
+
+t.test('a list larger than one buffer streams in pieces and still parses whole', async (t) => {
+  const s = await startTestServer(t);
+  // About 40 KiB per object: 40 of them exceed the single-buffer size, so the reply streams.
+  const big = 'x'.repeat(40 * 1024);
+  for (let i = 0; i < 40; i += 10)
+    await Promise.all(
+      Array.from({ length: 10 }, (_, j) =>
+        s.req('POST', `${ns}/configmaps`, { metadata: { name: `b${i + j}` }, data: { v: `${big}${i + j}` } }),
+      ),
+    );
+  const list = await s.req('GET', `${ns}/configmaps`);
+  t.equal(list.status, 200);
+  t.ok(list.text.length > 1 << 20, 'reply larger than 1 MiB');
+  t.equal(list.body.items.length, 40);
+  t.same(
+    list.body.items.map((i: Obj) => i.data.v.slice(big.length)),
+    list.body.items.map((i: Obj) => i.metadata.name.slice(1)),
+    'every item intact',
+  );
+  const rv = list.body.metadata.resourceVersion as string;
+  const exact = await s.req('GET', `${ns}/configmaps?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+  t.equal(list.text, exact.text, 'same bytes as the store list');
+});
