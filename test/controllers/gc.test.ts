@@ -62,10 +62,10 @@ async function chain(client: Client, prefix: string, block = true) {
 t.test('watches every deletable resource but events', async (t) => {
   const env = await controllerEnv(t, ['garbagecollector']);
   const gc = env.controllers!.controllers[0] as GarbageCollector;
-  t.ok(gc.watched.includes('v1/pods'));
-  t.ok(gc.watched.includes('apps/v1/replicasets'));
-  t.ok(gc.watched.includes('v1/namespaces'));
-  t.notOk(gc.watched.includes('v1/events'));
+  t.ok(gc.watched.includes('v1/pods'), 'pods watched');
+  t.ok(gc.watched.includes('apps/v1/replicasets'), 'replicasets watched');
+  t.ok(gc.watched.includes('v1/namespaces'), 'cluster-scoped namespaces watched');
+  t.notOk(gc.watched.includes('v1/events'), 'events ignored like upstream');
   t.notOk(
     gc.watched.some((r) => r.startsWith('metrics.k8s.io')),
     'read-only metrics are not deletable',
@@ -90,7 +90,7 @@ t.test('background: dependents of a deleted owner go, transitively', async (t) =
   });
   const still = await getOrUndefined(client, pods, 'unowned');
   t.equal(still?.metadata.uid, keep.metadata.uid, 'objects without owners stay');
-  t.not(c.p1.metadata.uid, keep.metadata.uid);
+  t.not(c.p1.metadata.uid, keep.metadata.uid, 'a different pod');
 });
 
 t.test('foreground: the owner waits for blocking dependents, then its finalizer goes', async (t) => {
@@ -261,4 +261,59 @@ t.test('cluster-scoped owner of namespaced dependents', async (t) => {
   t.ok(await getOrUndefined(client, cms, 'owned-by-ns'), 'kept while the owner exists');
   await client.delete(resources.namespaces(), 'owner-ns');
   await eventually('dependent collected', async () => !(await getOrUndefined(client, cms, 'owned-by-ns')));
+});
+
+t.test('foreground deletion of an ownership cycle does not deadlock', async (t) => {
+  const env = await controllerEnv(t, ['garbagecollector']);
+  const { client } = env;
+  const cm = (o: Obj) => ({ ...o, apiVersion: 'v1', kind: 'ConfigMap' });
+  const a = (await client.create(cms, { metadata: { name: 'cycle-a' } })) as Obj;
+  const b = (await client.create(cms, {
+    metadata: { name: 'cycle-b', ownerReferences: [ownerRef(cm(a), { blockOwnerDeletion: true })] },
+  })) as Obj;
+  await client.patch(cms, 'cycle-a', {
+    metadata: { ownerReferences: [ownerRef(cm(b), { blockOwnerDeletion: true })] },
+  });
+  await client.delete(cms, 'cycle-a', { propagationPolicy: 'Foreground' });
+  await eventually('both gone', async () => {
+    const [x, y] = await Promise.all([getOrUndefined(client, cms, 'cycle-a'), getOrUndefined(client, cms, 'cycle-b')]);
+    return !x && !y;
+  });
+  t.pass('the cycle was collected');
+});
+
+t.test('many owners deleted at once', async (t) => {
+  const env = await controllerEnv(t, ['garbagecollector']);
+  const { client } = env;
+  const owners: Obj[] = [];
+  for (let i = 0; i < 6; i++) owners.push((await client.create(deps, deployment(`many${i}`))) as Obj);
+  for (let i = 0; i < 6; i++) {
+    const rs = (await client.create(rss, replicaSet(`many${i}-rs`, owners[i]))) as Obj;
+    for (const p of ['a', 'b', 'c']) await client.create(pods, pod(`many${i}-${p}`, [rs]));
+  }
+  // A pod owned by two replica sets survives while one of them does.
+  const rs0 = (await client.get(rss, 'many0-rs')) as Obj;
+  const rs5 = (await client.get(rss, 'many5-rs')) as Obj;
+  await client.create(pods, pod('shared', [rs0, rs5]));
+  await Promise.all(
+    owners
+      .slice(0, 5)
+      .map((o, i) => client.delete(deps, o.metadata.name, { propagationPolicy: i % 2 ? 'Foreground' : 'Background' })),
+  );
+  await eventually('dependents of the five collected', async () => {
+    const left = ((await client.list(pods)) as Obj).items.map((p: Obj) => p.metadata.name).sort();
+    return left.join(',') === 'many5-a,many5-b,many5-c,shared';
+  });
+  const shared = await eventually('the dangling reference of the shared pod dropped', async () => {
+    const p = await getOrUndefined(client, pods, 'shared');
+    return p?.metadata.ownerReferences?.length === 1 ? p : undefined;
+  });
+  t.equal(shared.metadata.ownerReferences[0].uid, rs5.metadata.uid);
+  await eventually('only the untouched replicaset and deployment left', async () => {
+    const left = [...((await client.list(rss)) as Obj).items, ...((await client.list(deps)) as Obj).items].map(
+      (r: Obj) => r.metadata.name,
+    );
+    return left.sort().join(',') === 'many5,many5-rs';
+  });
+  t.pass('owners and replicasets of the five are gone');
 });
