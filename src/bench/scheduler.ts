@@ -24,9 +24,9 @@ export interface SchedulerBenchResult {
 }
 
 const usage = `usage: skiff bench scheduler [--workload NAME] [--nodes N] [--init-pods N] [--pods N]
-       [--engine wasm|ts] [--compare] [--batch N] [--mode embedded|api] [--json]
+       [--engine wasm|ts] [--[no-]compare] [--batch N] [--mode embedded|api] [--json]
 workloads: ${Object.keys(workloads).join(', ')}
---compare also runs the other engine on the same workload and reports the speedup.
+Embedded runs also run the other engine on the same workload and report the speedup (--no-compare skips it).
 `;
 
 function percentile(sorted: number[], p: number): number {
@@ -159,11 +159,12 @@ export async function run(argv: string[]): Promise<number> {
         engine: { type: 'string', default: 'wasm' },
         mode: { type: 'string', default: 'embedded' },
         batch: { type: 'string', default: '1000' },
-        compare: { type: 'boolean', default: false },
+        compare: { type: 'boolean' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
+      allowNegative: true,
     }).values;
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${usage}`);
@@ -195,6 +196,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n${usage}`);
     return 2;
   }
+  // Embedded runs measure the other engine in the same process by default, so the speedup is a same-run ratio.
+  const compare = args.compare ?? args.mode === 'embedded';
   if (args.mode === 'api' && args.compare) {
     process.stderr.write(`--compare is for --mode embedded\n${usage}`);
     return 2;
@@ -207,7 +210,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const result: SchedulerBenchResult =
     args.mode === 'api' ? await benchApiMode(engine, { ...options, progress }) : await benchOnce(engine, options);
-  if (args.compare) {
+  if (compare) {
     const other = await benchOnce(engine === 'wasm' ? 'ts' : 'wasm', options);
     const [wasm, ts] = engine === 'wasm' ? [result, other] : [other, result];
     result.compare = {
