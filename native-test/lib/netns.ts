@@ -1,5 +1,6 @@
 // The native tests' harness: the namespace lab of src/proxy/lab/netns.ts, with teardown tied to a tap test.
-import { Netns } from '../../src/proxy/lab/netns.js';
+import { execFileSync } from 'node:child_process';
+import { Netns, nativeSkipReason } from '../../src/proxy/lab/netns.js';
 
 export {
   isRoot,
@@ -22,4 +23,18 @@ export async function withNetns<T>(t: TestLike, fn: (h: Netns) => Promise<T>): P
   const h = new Netns();
   t.teardown(() => h.cleanup());
   return fn(h);
+}
+
+/** Why a native test needing these programs can't run here (not root, or one is missing), or undefined. */
+export function missingTools(...programs: string[]): string | undefined {
+  const reason = nativeSkipReason();
+  if (reason) return reason;
+  for (const bin of programs) {
+    try {
+      execFileSync('which', [bin], { stdio: 'ignore' });
+    } catch {
+      return `${bin} is not installed`;
+    }
+  }
+  return undefined;
 }

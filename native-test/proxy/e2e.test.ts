@@ -39,6 +39,24 @@ function slice(ns: string, name: string, svc: string, ips: string[], ports: obje
   };
 }
 
+/** A ClusterIP Service (port 80 → the pods' port) with ClientIP affinity and the given timeout. */
+function affinityService(name: string, ip: string, timeoutSeconds: number, podPort: number): Event {
+  return {
+    kind: 'Service',
+    type: 'ADDED',
+    object: {
+      metadata: { namespace: 'default', name },
+      spec: {
+        clusterIP: ip,
+        clusterIPs: [ip],
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds } },
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: podPort }],
+      },
+    },
+  };
+}
+
 function clusterObjects(topo: Topology): Event[] {
   const podIPs = topo.pods.map((p) => p.ip);
   const httpPort = [{ name: 'http', protocol: 'TCP', port: topo.podPort }];
@@ -58,35 +76,9 @@ function clusterObjects(topo: Topology): Event[] {
       },
     },
     { kind: 'EndpointSlice', type: 'ADDED', object: slice('default', 'web-1', 'web', podIPs, httpPort) },
-    {
-      kind: 'Service',
-      type: 'ADDED',
-      object: {
-        metadata: { namespace: 'default', name: 'sticky' },
-        spec: {
-          clusterIP: STICKY_IP,
-          clusterIPs: [STICKY_IP],
-          sessionAffinity: 'ClientIP',
-          sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
-          ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: topo.podPort }],
-        },
-      },
-    },
+    affinityService('sticky', STICKY_IP, 10800, topo.podPort),
     { kind: 'EndpointSlice', type: 'ADDED', object: slice('default', 'sticky-1', 'sticky', podIPs, httpPort) },
-    {
-      kind: 'Service',
-      type: 'ADDED',
-      object: {
-        metadata: { namespace: 'default', name: 'brief' },
-        spec: {
-          clusterIP: BRIEF_IP,
-          clusterIPs: [BRIEF_IP],
-          sessionAffinity: 'ClientIP',
-          sessionAffinityConfig: { clientIP: { timeoutSeconds: BRIEF_TIMEOUT } },
-          ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: topo.podPort }],
-        },
-      },
-    },
+    affinityService('brief', BRIEF_IP, BRIEF_TIMEOUT, topo.podPort),
     { kind: 'EndpointSlice', type: 'ADDED', object: slice('default', 'brief-1', 'brief', podIPs, httpPort) },
     {
       kind: 'Service',

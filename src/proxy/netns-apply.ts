@@ -2,10 +2,9 @@
 // this file under `ip netns exec` (Node cannot enter a namespace itself, and a netlink socket belongs to the
 // namespace of the process that opens it). Used by native tests and benchmarks; also runnable by hand:
 //   ip netns exec NS node dist/proxy/netns-apply.js < request.json
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NftablesDataPlane } from './nftables/dataplane.js';
-import { NftCliBackend, type NftBackend } from './nftables/backend.js';
+import { NftCliBackend, runCommand, type NftBackend } from './nftables/backend.js';
 import { NetlinkBackend } from './nftables/netlink-backend.js';
 import { IptablesDataPlane } from './iptables/dataplane.js';
 import { TableBuilder } from './lb/tables.js';
@@ -50,27 +49,12 @@ async function serve(): Promise<void> {
 }
 
 /** Runs the request in the namespace; resolves with one report per step. */
-export function runInNetns(netns: string, request: NetnsApplyRequest): Promise<SyncReport[]> {
+export async function runInNetns(netns: string, request: NetnsApplyRequest): Promise<SyncReport[]> {
   const self = fileURLToPath(import.meta.url);
   // From src/ (tests) the .ts file needs a loader in the child; from dist/ it is plain JS.
   const node = self.endsWith('.ts') ? [process.execPath, '--import', 'tsx', self] : [process.execPath, self];
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', netns, ...node], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`netns apply exited ${code}: ${Buffer.concat(err).toString().trim()}`));
-      try {
-        resolve(JSON.parse(Buffer.concat(out).toString().trim().split('\n').at(-1)!) as SyncReport[]);
-      } catch (e) {
-        reject(e as Error);
-      }
-    });
-    child.stdin.end(JSON.stringify(request));
-  });
+  const out = await runCommand(node, JSON.stringify(request), { netns });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as SyncReport[];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
