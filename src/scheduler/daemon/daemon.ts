@@ -31,6 +31,8 @@ export interface DaemonOptions {
   seed?: number;
   /** Pods scheduled per engine call (each still sees the previous ones). */
   batchSize?: number;
+  /** Binding requests in flight at once (default 64): enough for the store to group-commit them. */
+  maxConcurrentBinds?: number;
   informerFactory?: InformerFactory;
   queue?: SchedulingQueue;
   log?: (line: string) => void;
@@ -65,12 +67,16 @@ export class SchedulerDaemon {
   readonly recorder: EventRecorder;
   /** Bindings in flight: the next scheduling cycle starts without waiting for them (upstream's binding cycle). */
   private readonly binding = new Set<Promise<void>>();
+  /** Free binding request slots and the bindings waiting for one (thousands of requests at once only add memory). */
+  private bindSlots: number;
+  private readonly bindWaiters: (() => void)[] = [];
 
   constructor(private readonly o: DaemonOptions) {
     this.queue = o.queue ?? new SchedulingQueue({ now: o.now });
     this.log = o.log ?? (() => {});
     this.now = o.now ?? Date.now;
     this.recorder = new EventRecorder({ client: o.client, now: this.now, log: this.log });
+    this.bindSlots = o.maxConcurrentBinds ?? 64;
   }
 
   /** Creates the engines, starts informers (initial lists complete), then the scheduling loop. */
@@ -314,16 +320,7 @@ export class SchedulerDaemon {
     const name = pod.metadata!.name!;
     this.assumed.add(qp.key);
     try {
-      await this.o.client.create(
-        core('pods', ns),
-        {
-          apiVersion: 'v1',
-          kind: 'Binding',
-          metadata: { name, namespace: ns, ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) },
-          target: { apiVersion: 'v1', kind: 'Node', name: node },
-        },
-        { subresource: 'binding', name },
-      );
+      await this.postBinding(ns, name, pod.metadata?.uid, node);
     } catch (err) {
       // The engine assumed the placement; undo it and retry after backoff (a pod bound elsewhere is done).
       this.assumed.delete(qp.key);
@@ -335,11 +332,36 @@ export class SchedulerDaemon {
       this.stats.bindErrors++;
       this.log(`scheduler: binding ${qp.key} to ${node} failed: ${(err as Error).message}`);
       this.queue.markFailed(qp);
+      // Bindings finish outside the scheduling loop: make sure a timer brings this pod back after its backoff.
+      this.armBackoffTimer();
       return;
     }
     this.queue.done(qp.key);
     this.stats.scheduled++;
     this.recorder.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node}`, schedulerName);
+  }
+
+  /** POST pods/binding, waiting for a free slot first. */
+  private async postBinding(ns: string, name: string, uid: string | undefined, node: string): Promise<void> {
+    if (this.bindSlots > 0) this.bindSlots--;
+    else await new Promise<void>((resolve) => this.bindWaiters.push(resolve));
+    try {
+      await this.o.client.create(
+        core('pods', ns),
+        {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name, namespace: ns, ...(uid ? { uid } : {}) },
+          target: { apiVersion: 'v1', kind: 'Node', name: node },
+        },
+        { subresource: 'binding', name },
+      );
+    } finally {
+      // Hand the slot straight to the next waiting binding, if any.
+      const next = this.bindWaiters.shift();
+      if (next) next();
+      else this.bindSlots++;
+    }
   }
 
   private async reportUnschedulable(qp: QueuedPod, message: string, schedulerName: string): Promise<void> {

@@ -4,7 +4,7 @@ import t from 'tap';
 import { SchedulerDaemon } from '../../../src/scheduler/daemon/daemon.js';
 import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
 import { resolveProfile } from '../../../src/scheduler/profile.js';
-import { FakeCluster } from './fake-cluster.js';
+import { FakeCluster } from './fixtures/fake-cluster.js';
 
 const nodes = { group: '', version: 'v1', resource: 'nodes' };
 const pods = { group: '', version: 'v1', resource: 'pods', namespace: 'default' };

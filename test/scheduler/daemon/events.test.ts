@@ -2,7 +2,7 @@
 // bounded queue is full (client-go's broadcaster behaviour), and stops recording once closed.
 import t from 'tap';
 import { EventRecorder } from '../../../src/scheduler/daemon/events.js';
-import { FakeCluster } from './fake-cluster.js';
+import { FakeCluster } from './fixtures/fake-cluster.js';
 
 const events = { group: '', version: 'v1', resource: 'events', namespace: 'default' };
 const pod = (name: string) => ({ metadata: { name, namespace: 'default', uid: `uid-${name}` } });

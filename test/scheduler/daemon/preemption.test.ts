@@ -7,7 +7,7 @@ import { SchedulerDaemon } from '../../../src/scheduler/daemon/daemon.js';
 import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
 import { resolveProfile } from '../../../src/scheduler/profile.js';
 import type { Node, Pod } from '../../../src/scheduler/types.js';
-import { FakeCluster } from './fake-cluster.js';
+import { FakeCluster } from './fixtures/fake-cluster.js';
 
 function node(name: string, cpu: string, extra: Partial<NonNullable<Node['spec']>> = {}): Node {
   const res = { cpu, memory: '8Gi', pods: '110' };
