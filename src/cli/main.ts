@@ -18,6 +18,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'run the service proxy (Services → nftables/iptables on this node)',
     load: () => import('./proxy.js'),
   },
+  'controller-manager': {
+    summary: 'run the controllers (garbage collector, pod GC)',
+    load: () => import('../controllers/cli.js'),
+  },
   // one line per command, e.g.  up: { summary: '…', load: () => import('./up.js') },
 };
 

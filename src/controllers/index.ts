@@ -36,18 +36,19 @@ export async function startControllers(
     if (!factory) throw new Error(`unknown controller "${name}" (known: ${Object.keys(controllerTable).join(', ')})`);
     controllers.push(factory(ctx));
   }
-  const started: Controller[] = [];
-  await Promise.all(
+  const ok = await Promise.all(
     controllers.map(async (c) => {
       try {
         await c.start();
-        started.push(c);
+        return true;
       } catch (e) {
         ctx.log(`controller ${c.name}: failed to start: ${(e as Error).message}`);
         await c.stop().catch(() => {});
+        return false;
       }
     }),
   );
+  const started = controllers.filter((_, i) => ok[i]);
   return {
     controllers: started,
     async stop() {
