@@ -103,8 +103,13 @@ const C_FIT_ON: usize = 188; // i32: NodeResourcesFit scores
 const C_NZ_REQ: usize = 192; // ptr i64[2]: the pod's non-zero cpu and memory requests
 const C_PD_STATUS: usize = 196; // ptr i32[n]: PodTopologySpread/InterPodAffinity failure code (0 = passes)
 const C_PD_SCORE: usize = 200; // ptr i32[n]: their weighted scores
+const C_TOP_NODES: usize = 204; // ptr i32[n]: the top bucket's nodes as a list (when C_TOP_VALID)
+const C_TOP_HASH: usize = 208; // ptr u32[n]: their name hashes, in list order
+const C_TOP_POS: usize = 212; // ptr i32[n]: a listed node's position in the list
+const C_TOP_LEN: usize = 216; // i32
+const C_TOP_VALID: usize = 220; // i32: 1 when the list holds exactly the nodes of bucket C_TOP
 /** Bytes of the class header. */
-export const CLASS_BYTES: i32 = 204;
+export const CLASS_BYTES: i32 = 224;
 
 function gi(c: usize, off: usize): i32 {
   return load<i32>(c + off);
@@ -795,7 +800,17 @@ function bucketAdd(c: usize, s: i32, n: i32): void {
   store<u32>(bits, load<u32>(bits) | (1 << ((<u32>n) & 31)));
   const counts = gp(c, C_BUCKET_COUNT);
   setI(counts, s, arrI(counts, s) + 1);
-  if (s > gi(c, C_TOP)) si(c, C_TOP, s);
+  const top = gi(c, C_TOP);
+  if (s > top) {
+    si(c, C_TOP, s);
+    si(c, C_TOP_VALID, 0);
+  } else if (s == top && gi(c, C_TOP_VALID) != 0) {
+    const len = gi(c, C_TOP_LEN);
+    setI(gp(c, C_TOP_NODES), len, n);
+    store<u32>(gp(c, C_TOP_HASH) + ((<usize>len) << 2), load<u32>(hashPtr + ((<usize>n) << 2)));
+    setI(gp(c, C_TOP_POS), n, len);
+    si(c, C_TOP_LEN, len + 1);
+  }
 }
 
 function bucketRemove(c: usize, s: i32, n: i32): void {
@@ -804,7 +819,21 @@ function bucketRemove(c: usize, s: i32, n: i32): void {
   const counts = gp(c, C_BUCKET_COUNT);
   const left = arrI(counts, s) - 1;
   setI(counts, s, left);
+  if (s == gi(c, C_TOP) && gi(c, C_TOP_VALID) != 0) {
+    // Swap-remove n from the list.
+    const nodes = gp(c, C_TOP_NODES);
+    const hashes = gp(c, C_TOP_HASH);
+    const pos = gp(c, C_TOP_POS);
+    const last = gi(c, C_TOP_LEN) - 1;
+    const at = arrI(pos, n);
+    const moved = arrI(nodes, last);
+    setI(nodes, at, moved);
+    store<u32>(hashes + ((<usize>at) << 2), load<u32>(hashes + ((<usize>last) << 2)));
+    setI(pos, moved, at);
+    si(c, C_TOP_LEN, last);
+  }
   if (left == 0 && s == gi(c, C_TOP)) {
+    si(c, C_TOP_VALID, 0);
     let top = s - 1;
     while (top >= 0 && arrI(counts, top) == 0) top--;
     si(c, C_TOP, top);
@@ -828,6 +857,7 @@ export function rebuildIndex(c: usize): void {
   memory.fill(gp(c, C_HIST_T), 0, (<usize>gi(c, C_HIST_T_LEN)) << 2);
   memory.fill(gp(c, C_HIST_A), 0, (<usize>gi(c, C_HIST_A_LEN)) << 2);
   si(c, C_TOP, -1);
+  si(c, C_TOP_VALID, 0);
   scanClass(c, 0);
   const score = gp(c, C_SCORE);
   const histT = gp(c, C_HIST_T);
@@ -883,7 +913,95 @@ export function refreshNode(c: usize, n: i32): i32 {
 export function bestIndexed(c: usize, salt: u32): i32 {
   const top = gi(c, C_TOP);
   if (top < 0) return -1;
+  if (hashDuplicates != 0) return bestOfBitset(gp(c, C_BUCKETS) + ((<usize>(top * words())) << 2), words(), salt);
+  if (gi(c, C_TOP_VALID) == 0) listTop(c, top);
+  const best = bestOfList(gp(c, C_TOP_NODES), gp(c, C_TOP_HASH), gi(c, C_TOP_LEN), salt);
+  if (best >= 0) return best;
+  // Only a key-0 node was left out by the lane maxima: the exact walk.
   return bestOfBitset(gp(c, C_BUCKETS) + ((<usize>(top * words())) << 2), words(), salt);
+}
+
+/** Lists the nodes of bucket `top` (and their hashes) for bestOfList; kept by bucketAdd/bucketRemove after. */
+function listTop(c: usize, top: i32): void {
+  const bits = gp(c, C_BUCKETS) + ((<usize>(top * words())) << 2);
+  const nodes = gp(c, C_TOP_NODES);
+  const hashes = gp(c, C_TOP_HASH);
+  const pos = gp(c, C_TOP_POS);
+  let len: i32 = 0;
+  for (let w = 0; w < words(); w++) {
+    let word = load<u32>(bits + ((<usize>w) << 2));
+    while (word != 0) {
+      const n = (w << 5) + <i32>ctz(word);
+      word &= word - 1;
+      setI(nodes, len, n);
+      store<u32>(hashes + ((<usize>len) << 2), load<u32>(hashPtr + ((<usize>n) << 2)));
+      setI(pos, n, len);
+      len++;
+    }
+  }
+  si(c, C_TOP_LEN, len);
+  si(c, C_TOP_VALID, 1);
+}
+
+/**
+ * The node with the highest key fmix32(salt ^ hash) among `len` listed nodes, assuming distinct keys (no duplicate
+ * hashes): four keys per SIMD step, lane-wise maxima and their positions merged at the end. -1 when the only
+ * candidate has key 0 (never above the lanes' initial maximum) or the list is empty.
+ */
+export function bestOfList(nodes: usize, hashes: usize, len: i32, salt: u32): i32 {
+  const saltV = i32x4.splat(salt);
+  const c1 = i32x4.splat(0x85ebca6b);
+  const c2 = i32x4.splat(0xc2b2ae35);
+  const four = i32x4.splat(4);
+  let cur = i32x4(0, 1, 2, 3);
+  let maxV = i32x4.splat(0);
+  let idxV = i32x4.splat(-1);
+  const whole = len & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let h = v128.xor(v128.load(hashes + ((<usize>i) << 2)), saltV);
+    h = v128.xor(h, i32x4.shr_u(h, 16));
+    h = i32x4.mul(h, c1);
+    h = v128.xor(h, i32x4.shr_u(h, 13));
+    h = i32x4.mul(h, c2);
+    h = v128.xor(h, i32x4.shr_u(h, 16));
+    const gt = i32x4.gt_u(h, maxV);
+    maxV = v128.bitselect(h, maxV, gt);
+    idxV = v128.bitselect(cur, idxV, gt);
+    cur = i32x4.add(cur, four);
+  }
+  let best: i32 = -1;
+  let bestKey: u32 = 0;
+  const i0 = i32x4.extract_lane(idxV, 0);
+  if (i0 >= 0) {
+    best = i0;
+    bestKey = <u32>i32x4.extract_lane(maxV, 0);
+  }
+  const i1 = i32x4.extract_lane(idxV, 1);
+  const k1 = <u32>i32x4.extract_lane(maxV, 1);
+  if (i1 >= 0 && (best < 0 || k1 > bestKey)) {
+    best = i1;
+    bestKey = k1;
+  }
+  const i2 = i32x4.extract_lane(idxV, 2);
+  const k2 = <u32>i32x4.extract_lane(maxV, 2);
+  if (i2 >= 0 && (best < 0 || k2 > bestKey)) {
+    best = i2;
+    bestKey = k2;
+  }
+  const i3 = i32x4.extract_lane(idxV, 3);
+  const k3 = <u32>i32x4.extract_lane(maxV, 3);
+  if (i3 >= 0 && (best < 0 || k3 > bestKey)) {
+    best = i3;
+    bestKey = k3;
+  }
+  for (let i = whole; i < len; i++) {
+    const key = fmix32(salt ^ load<u32>(hashes + ((<usize>i) << 2)));
+    if (key > bestKey) {
+      best = i;
+      bestKey = key;
+    }
+  }
+  return best < 0 ? -1 : arrI(nodes, best);
 }
 
 /**

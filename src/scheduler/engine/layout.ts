@@ -63,8 +63,13 @@ export const C = {
   NZ_REQ: 192,
   PD_STATUS: 196,
   PD_SCORE: 200,
+  TOP_NODES: 204,
+  TOP_HASH: 208,
+  TOP_POS: 212,
+  TOP_LEN: 216,
+  TOP_VALID: 220,
 } as const;
-export const CLASS_BYTES = 204;
+export const CLASS_BYTES = 224;
 
 /** The kernels' exports (assembly/scheduler/index.ts). */
 export interface SchedulerKernels {

@@ -381,7 +381,7 @@ export class EngineState {
       (this.#profile.nodeResourcesFit.scoringStrategy.requestedToCapacityRatio?.shape.length ?? 0);
     return (
       CLASS_BYTES +
-      14 * (4 * this.#nCap + 8) +
+      17 * (4 * this.#nCap + 8) +
       (this.#maxTotal + 1) * (words + 1) * 4 +
       16 +
       2 * HIST_CAP * 4 +
@@ -441,8 +441,12 @@ export class EngineState {
       C.OUT_AFF,
       C.PD_STATUS,
       C.PD_SCORE,
+      C.TOP_NODES,
+      C.TOP_HASH,
+      C.TOP_POS,
     ])
       set(off, take(4 * n));
+    set(C.TOP_VALID, 0);
     set(C.BUCKETS, take((this.#maxTotal + 1) * words * 4));
     set(C.BUCKET_COUNT, take((this.#maxTotal + 1) * 4));
     set(C.MAX_TOTAL, this.#maxTotal);
