@@ -8,7 +8,7 @@ import { createClient } from '../../src/client/create.js';
 import { resources } from '../../src/client/index.js';
 import { selectControllers } from '../../src/controllers/cli.js';
 import { startTestServer } from '../apiserver/helpers.js';
-import { eventually, getOrUndefined, type Obj } from './helpers.js';
+import { eventually, getOrUndefined, type Obj } from './fixtures/env.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
 

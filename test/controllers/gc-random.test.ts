@@ -2,7 +2,7 @@
 // converge to exactly the objects and ownerReferences a direct simulation of the upstream rules predicts.
 import t from 'tap';
 import { resources } from '../../src/client/index.js';
-import { controllerEnv, eventually, type Obj } from './helpers.js';
+import { controllerEnv, eventually, type Obj } from './fixtures/env.js';
 
 const cms = resources.configmaps('default');
 type Policy = 'Background' | 'Foreground' | 'Orphan';

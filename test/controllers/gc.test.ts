@@ -4,7 +4,7 @@ import t from 'tap';
 import { resources } from '../../src/client/index.js';
 import type { Client } from '../../src/client/types.js';
 import type { GarbageCollector } from '../../src/controllers/index.js';
-import { controllerEnv, eventually, getOrUndefined, ownerRef, type Obj } from './helpers.js';
+import { controllerEnv, eventually, getOrUndefined, ownerRef, type Obj } from './fixtures/env.js';
 
 const ns = 'default';
 const cms = resources.configmaps(ns);

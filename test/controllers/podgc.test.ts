@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { resources } from '../../src/client/index.js';
 import { PodGarbageCollector } from '../../src/controllers/index.js';
-import { controllerEnv, eventually, getOrUndefined, type Obj } from './helpers.js';
+import { controllerEnv, eventually, getOrUndefined, type Obj } from './fixtures/env.js';
 
 const pods = resources.pods('default');
 const nodes = resources.nodes();
