@@ -138,12 +138,16 @@ class WasmEngine implements Engine {
       recent.forEach((r, i) => (this.#recent[i] = r));
       throw err;
     }
+    const keyEnds = new Uint32Array(pods.length);
+    let end = 0;
+    for (let i = 0; i < pods.length; i++) keyEnds[i] = end += keys[i]!.length;
     const task: ScheduleTask = {
       kind: 'schedule',
       ops: this.#takeOps(classOps),
       classIds,
       hashes,
-      keys,
+      keyText: keys.join(''),
+      keyEnds,
       repeats,
     };
     const reply = (await this.#run(task)) as ScheduleReply;

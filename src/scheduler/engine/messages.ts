@@ -40,7 +40,10 @@ export interface ScheduleTask {
   classIds: Int32Array;
   /** fnv1a32("namespace/name") per pod. */
   hashes: Uint32Array;
-  keys: string[];
+  /** The pods' keys concatenated (one string crosses the thread boundary far cheaper than thousands). */
+  keyText: string;
+  /** End offset of each key in keyText. */
+  keyEnds: Uint32Array;
   /** 1 where the pod's key already appeared earlier in the batch. */
   repeats: Uint8Array;
 }

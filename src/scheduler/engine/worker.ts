@@ -11,12 +11,22 @@ export default function run(task: Task): unknown {
   return runTask(state, task);
 }
 
+function splitKeys(text: string, ends: Uint32Array): string[] {
+  const keys: string[] = new Array(ends.length);
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    keys[i] = text.slice(start, ends[i]);
+    start = ends[i]!;
+  }
+  return keys;
+}
+
 /** Shared by the worker and the in-thread mode. */
 export function runTask(state: EngineState, task: Task): unknown {
   state.apply(task.ops);
   switch (task.kind) {
     case 'schedule':
-      return state.schedule(task.classIds, task.hashes, task.keys, task.repeats);
+      return state.schedule(task.classIds, task.hashes, splitKeys(task.keyText, task.keyEnds), task.repeats);
     case 'explain':
       return state.explain(task.classId, task.hash);
     case 'sync':
