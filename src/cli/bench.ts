@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   api: () => import('../bench/api.js'),
   scheduler: () => import('../bench/scheduler.js'),
   store: () => import('../bench/store.js'),
+  gc: () => import('../controllers/gc/bench.js'),
 };
 
 export async function run(argv: string[]): Promise<number> {
