@@ -42,6 +42,8 @@ const APPLICATION_ID = 0x534b4946;
 const CATCH_UP_CHUNK = 2000;
 /** Rows removed per compaction transaction. */
 const COMPACT_CHUNK = 20_000;
+/** WAL frames (4 KiB pages) between automatic checkpoints: 64 MiB of WAL. */
+const WAL_CHECKPOINT_PAGES = 16_384;
 
 export interface SqliteStoreOptions {
   /** Directory holding state.db; created when missing. */
@@ -254,6 +256,10 @@ export class SqliteStore implements Store {
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // 64 MiB of page cache (the default is 2 MiB): listings re-read the same pages and should not hit the OS.
       db.pragma('cache_size = -65536');
+      // Checkpoint every WAL_CHECKPOINT_PAGES frames instead of SQLite's 1000: a checkpoint blocks the event loop
+      // (it copies pages into the db file and fsyncs twice), and a longer WAL folds the many rewrites of a hot page
+      // into one copy. Measured with 10,000 creates of 1.5 KB in batches of 64: ~20% less CPU, ~30% less wall time.
+      db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
       // Take the write lock now and keep it (EXCLUSIVE mode): a second server on this dir fails here.
       db.exec('BEGIN EXCLUSIVE');
       if ((db.pragma('user_version', { simple: true }) as number) === 0) {
