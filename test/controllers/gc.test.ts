@@ -317,3 +317,20 @@ t.test('many owners deleted at once', async (t) => {
   });
   t.pass('owners and replicasets of the five are gone');
 });
+
+t.test('a cluster-scoped object naming a namespaced owner is left alone', async (t) => {
+  const env = await controllerEnv(t, ['garbagecollector']);
+  const { client } = env;
+  await client.create(resources.nodes(), {
+    metadata: {
+      name: 'odd-node',
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'ConfigMap', name: 'cfg', uid: '00000000-0000-0000-0000-00000000000a' },
+      ],
+    },
+  });
+  await eventually('the collector reports the invalid reference', async () =>
+    env.logs.some((l) => /odd-node.*cluster-scoped object names a namespaced owner/.test(l)),
+  );
+  t.ok(await getOrUndefined(client, resources.nodes(), 'odd-node'), 'not deleted (upstream reports and skips it)');
+});
