@@ -67,9 +67,12 @@ export class SchedulerDaemon {
   readonly recorder: EventRecorder;
   /** Bindings in flight: the next scheduling cycle starts without waiting for them (upstream's binding cycle). */
   private readonly binding = new Set<Promise<void>>();
+  /** Woken when a binding finishes (the loop waits here when too many are outstanding). */
+  private bindingDone: (() => void) | undefined;
   /** Free binding request slots and the bindings waiting for one (thousands of requests at once only add memory). */
   private bindSlots: number;
-  private readonly bindWaiters: (() => void)[] = [];
+  private bindWaiters: ((() => void) | undefined)[] = [];
+  private bindWaitersHead = 0;
 
   constructor(private readonly o: DaemonOptions) {
     this.queue = o.queue ?? new SchedulingQueue({ now: o.now });
@@ -224,7 +227,9 @@ export class SchedulerDaemon {
       if (signal.aborted) break;
       const batchSize = this.o.batchSize ?? 64;
       // Bounded pipelining: at most a few batches' bindings outstanding while the next batch is decided.
-      while (this.binding.size >= Math.max(256, 4 * batchSize)) await Promise.race(this.binding);
+      // (One waiter woken per finished binding: Promise.race over thousands of promises would cost O(n) each.)
+      while (this.binding.size >= Math.max(256, 4 * batchSize))
+        await new Promise<void>((resolve) => (this.bindingDone = resolve));
       const batch = this.queue.popBatch(batchSize);
       if (batch.length === 0) continue;
       try {
@@ -256,7 +261,12 @@ export class SchedulerDaemon {
     }
     for (const b of binds) {
       this.binding.add(b);
-      void b.finally(() => this.binding.delete(b));
+      void b.finally(() => {
+        this.binding.delete(b);
+        const wake = this.bindingDone;
+        this.bindingDone = undefined;
+        wake?.();
+      });
     }
     // Preemption changes the engine while it works, so unschedulable pods are handled one at a time.
     for (const [engine, qp, message, name] of failed) await this.handleUnschedulable(engine, qp, message, name);
@@ -358,9 +368,16 @@ export class SchedulerDaemon {
       );
     } finally {
       // Hand the slot straight to the next waiting binding, if any.
-      const next = this.bindWaiters.shift();
-      if (next) next();
-      else this.bindSlots++;
+      const next = this.bindWaiters[this.bindWaitersHead];
+      if (next) {
+        this.bindWaiters[this.bindWaitersHead++] = undefined;
+        // Drop the consumed prefix once in a while instead of shifting the array on every binding.
+        if (this.bindWaitersHead === this.bindWaiters.length || this.bindWaitersHead > 1024) {
+          this.bindWaiters = this.bindWaiters.slice(this.bindWaitersHead);
+          this.bindWaitersHead = 0;
+        }
+        next();
+      } else this.bindSlots++;
     }
   }
 
