@@ -141,7 +141,7 @@ export class FanoutGroup {
 }
 
 /**
- * Schedules group flushes. A group that has been quiet flushes at the end of the current event-loop turn; while
+ * Schedules group flushes. After a quiet spell, a flush follows as soon as the current task has run; while
  * events keep coming, flushes happen at most once per `intervalMs`, so a burst becomes a few large writes per
  * watcher instead of one small write per store commit.
  */
@@ -179,7 +179,8 @@ export class WatchFanout {
     if (this.scheduled) return;
     this.scheduled = true;
     const wait = this.lastFlush + this.intervalMs - performance.now();
-    if (wait <= 0) setImmediate(this.run);
+    // Quiet until now: send once the current task is done (all its events gathered), as early as a direct write.
+    if (wait <= 0) queueMicrotask(this.run);
     // Unref'd: a pending flush alone must not keep a process alive (the server's sockets do that).
     else setTimeout(this.run, wait).unref();
   }

@@ -108,7 +108,7 @@ t.test('a group delivers every line once, in order, across a burst; a late joine
   t.equal(fanout.groupCount, 0);
 });
 
-t.test('a quiet group writes at the end of the turn; a busy one waits for the interval or a flush', async (t) => {
+t.test('a quiet group writes at once; a busy one waits for the interval or a flush', async (t) => {
   const { connect } = await sinkServer(t);
   // An interval far longer than the test: only the end-of-turn flush and explicit flushes can send anything.
   const fanout = new WatchFanout(600_000);
