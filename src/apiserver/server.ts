@@ -126,6 +126,8 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     ...(pki ? { https: { key: pki.key, cert: pki.cert } } : {}),
   }) as unknown as FastifyInstance;
 
+  // Declared up front so every request object has the same shape (fastify's advice for per-request fields).
+  app.decorateRequest('apiLabels', undefined);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
 
