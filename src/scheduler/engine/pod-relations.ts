@@ -23,6 +23,8 @@ import type { NodeInfo, PodInfo, Snapshot } from '../snapshot.js';
 import { systemDefaultConstraints, type Profile } from '../types.js';
 
 const hostnameKey = 'kubernetes.io/hostname';
+/** Weighted per-domain counters kept at once (see #domainCounter). */
+const MAX_DOMAIN_COUNTERS = 256;
 // Shared (never mutated) reason lists: one failing node rarely needs its own array.
 const affinityReasons: readonly string[] = Object.freeze([ErrReasonAffinityRulesNotMatch]);
 const antiAffinityReasons: readonly string[] = Object.freeze([ErrReasonAntiAffinityRulesNotMatch]);
@@ -561,12 +563,7 @@ export class PodRelations {
     const keys = [...new Set(constraints.map((c) => c.topologyKey))];
     if (keys.length === constraints.length) return { kernel: 'check', prog: this.#spreadCheck(cls, constraints, put) };
     const inc = this.#inclusionOf(pod);
-    const words = [
-      constraints.length,
-      keys.length,
-      put.lasting(`affinity\0${pod.name}`, inc.affinity, 0),
-      put.lasting(`taints\0${pod.name}`, inc.taints, 0),
-    ];
+    const words = [constraints.length, keys.length, put.slots(inc.affinity, 0), put.slots(inc.taints, 0)];
     for (const key of keys) {
       const d = this.#domainsOf(key);
       const n = d.values.length;
@@ -596,6 +593,7 @@ export class PodRelations {
     const pod = cls.info;
     let shape = this.#spreadShape.get(pod);
     if (!shape || shape.version !== this.#shapeVersion) {
+      this.#boundCounters();
       const nodes = this.nodes();
       const inc = this.#inclusionOf(pod);
       const ofs = constraints.map((c) => this.#domainsOf(c.topologyKey).of);
@@ -652,6 +650,16 @@ export class PodRelations {
    * A weighted per-domain counter (created on first use from the placed pods, then kept by place()). `id` names
    * what the weight depends on; weights are memoised per class.
    */
+  /**
+   * Called before a program's counters are gathered: every placement updates every counter, so past a bound they are
+   * all dropped (cached programs then rebuild and re-create the ones still in use).
+   */
+  #boundCounters(): void {
+    if (this.#domainCounters.size < MAX_DOMAIN_COUNTERS) return;
+    this.#domainCounters.clear();
+    this.#shapeVersion++;
+  }
+
   #domainCounter(id: string, key: string, weightOf: (e: PodInfo) => number, eligible?: Uint8Array): DomainCounter {
     let counter = this.#domainCounters.get(`${id}\0${key}`);
     if (counter) return counter;
@@ -704,6 +712,7 @@ export class PodRelations {
   }
 
   #affinityCounters(cls: RelClass) {
+    this.#boundCounters();
     const pod = cls.info;
     const affKeys = [...new Set(pod.requiredAffinityTerms.map((t) => t.topologyKey))];
     const antiKeys = [...new Set(pod.requiredAntiAffinityTerms.map((t) => t.topologyKey))];
