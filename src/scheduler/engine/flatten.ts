@@ -57,10 +57,10 @@ export function classKey(pod: Pod, placed: boolean): string {
 }
 
 /**
- * Whether two pods have the same class key, without building either key: the fields classKey reads, compared as
- * JSON.stringify would see them. Pods of one workload share a class, so comparing with a recent class's pod is far
- * cheaper than serialising every pod. (May say false for equal keys only in ways that cost a classKey, never the
- * reverse: a true here always means equal keys.)
+ * Whether two pods belong to one class, without building either key: the fields classKey reads, compared as
+ * JSON.stringify would see them, except that key order inside them does not matter (such pods are the same to every
+ * plugin). Pods of one workload share a class, so comparing with a recent class's pod is far cheaper than
+ * serialising every pod.
  */
 export function sameClass(a: Pod, b: Pod, placed: boolean): boolean {
   const ma = a.metadata ?? {};
@@ -98,9 +98,10 @@ function sameContainers(a: Container[], b: Container[]): boolean {
 }
 
 /**
- * JSON.stringify(a) === JSON.stringify(b) for plain JSON-like values, without serialising: same key order, properties
- * whose value is undefined or a function skipped (as stringify skips them), arrays element by element. Anything
- * else (class instances, dates with toJSON, non-finite numbers) answers false so the caller falls back to the key.
+ * Deep equality of plain JSON-like values as JSON.stringify sees them — properties whose value is undefined or a
+ * function are skipped, as stringify skips them — except that key order does not matter (pods that differ only in
+ * key order are the same pod to the scheduler). Anything else (class instances, dates with toJSON, non-finite
+ * numbers) answers false so the caller falls back to the key. Allocates nothing (for-in, no key arrays).
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return a === null || typeof a === 'string' || typeof a === 'boolean' || Number.isFinite(a);
@@ -119,20 +120,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   if (Array.isArray(b)) return false;
   if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  let i = 0;
-  let j = 0;
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
-  for (;;) {
-    while (i < ka.length && skipped(ra[ka[i]!])) i++;
-    while (j < kb.length && skipped(rb[kb[j]!])) j++;
-    if (i === ka.length || j === kb.length) return i === ka.length && j === kb.length;
-    if (ka[i] !== kb[j] || !jsonEqual(ra[ka[i]!], rb[kb[j]!])) return false;
-    i++;
-    j++;
+  let count = 0;
+  for (const k in ra) {
+    if (!Object.prototype.hasOwnProperty.call(ra, k) || skipped(ra[k])) continue;
+    if (!Object.prototype.hasOwnProperty.call(rb, k) || !jsonEqual(ra[k], rb[k])) return false;
+    count++;
   }
+  for (const k in rb) if (Object.prototype.hasOwnProperty.call(rb, k) && !skipped(rb[k])) count--;
+  return count === 0;
 }
 
 function skipped(v: unknown): boolean {

@@ -567,7 +567,7 @@ export class PodRelations {
     for (const key of keys) {
       const d = this.#domainsOf(key);
       const n = d.values.length;
-      words.push(put.lasting(`domains\0${key}`, d.of, -1), n, put.zeros(n), put.zeros(n));
+      words.push(put.lasting(key, d.of, -1), n, put.zeros(n), put.zeros(n));
     }
     for (const c of constraints)
       words.push(
@@ -638,7 +638,7 @@ export class PodRelations {
         }
       const minMatch = domains === 0 || domains < c.minDomains ? 0 : min;
       words.push(
-        put.lasting(`domains\0${c.topologyKey}`, this.#domainsOf(c.topologyKey).of, -1),
+        put.lasting(c.topologyKey, this.#domainsOf(c.topologyKey).of, -1),
         put.words(counts),
         c.maxSkew + minMatch - shape.self[i]!,
       );
@@ -697,18 +697,22 @@ export class PodRelations {
       this.#affinityShape.set(pod, shape);
     }
     const { aff, anti, existing } = shape;
-    let antiAny = false;
-    for (const c of anti) if (c.total > 0) antiAny = true;
-    let existingAny = false;
-    for (const c of existing) if (c.total > 0) existingAny = true;
+    const antiAny = anyCounted(anti);
+    const existingAny = anyCounted(existing);
     if (aff.length === 0 && !antiAny && !existingAny) return undefined;
-    let affAny = false;
-    for (const c of aff) if (c.total > 0) affAny = true;
-    const words = [aff.length, anti.length, existing.length, shape.self && !affAny ? 1 : 0];
-    for (const list of [aff, anti, existing])
-      for (const c of list)
-        words.push(put.lasting(`domains\0${c.key}`, this.#domainsOf(c.key).of, -1), put.words(c.counts));
+    const words = [aff.length, anti.length, existing.length, shape.self && !anyCounted(aff) ? 1 : 0];
+    this.#counterWords(aff, words, put);
+    this.#counterWords(anti, words, put);
+    this.#counterWords(existing, words, put);
     return put.words(words);
+  }
+
+  /** Appends (domain map, counts) of each counter to a program. */
+  #counterWords(counters: DomainCounter[], words: number[], put: WasmPut): void {
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i]!;
+      words.push(put.lasting(c.key, this.#domainsOf(c.key).of, -1), put.words(c.counts));
+    }
   }
 
   #affinityCounters(cls: RelClass) {
@@ -919,6 +923,11 @@ export class PodRelations {
       scores[i] = diff > 0 ? Math.trunc(MaxNodeScore * ((scores[i]! - min) / diff)) : 0;
     return scores;
   }
+}
+
+function anyCounted(counters: DomainCounter[]): boolean {
+  for (let i = 0; i < counters.length; i++) if (counters[i]!.total > 0) return true;
+  return false;
 }
 
 export type { Requirement };

@@ -21,6 +21,7 @@ import type { Explanation, FilterPluginName, Pod, Profile, ScorePluginName } fro
 import { loadWasm, type WasmInstance } from '../../wasm/loader.js';
 import { Arena, C, CLASS_BYTES, FIXED_SLOTS, MAX_SLOTS, SLOT_PODS, type SchedulerKernels } from './layout.js';
 import type { FlatClass, FlatNode, Op } from './messages.js';
+import { KernelInputs } from './kernel-inputs.js';
 import { PodRelations, type WasmPut } from './pod-relations.js';
 
 const STATIC_FILTERS: ReadonlySet<FilterPluginName> = new Set([
@@ -127,6 +128,7 @@ export class EngineState {
     this.wasm = loadWasm<SchedulerKernels>('scheduler');
     this.#k = this.wasm.exports;
     this.#arena = new Arena(this.wasm);
+    this.#inputs = new KernelInputs(this.#arena);
     profile.filters.forEach((name, i) => this.#filterCode.set(name, i + 2));
     let sum = 0;
     for (const s of profile.scores) {
@@ -820,7 +822,9 @@ export class EngineState {
     i32.fill(0, es, es + this.#nCap);
     i32.fill(0, xs, xs + this.#nCap);
     const put = this.#put();
-    for (const f of this.#podDependentFilters) {
+    const filters = this.#podDependentFilters;
+    for (let i = 0; i < filters.length; i++) {
+      const f = filters[i];
       if (f === 'PodTopologySpread') {
         const spread = this.#relations.spreadProgram(cls, put);
         if (spread?.kernel === 'check') this.#k.spreadCheck(h.ptr, spread.prog);
@@ -833,81 +837,13 @@ export class EngineState {
     return true;
   }
 
-  /** A bump region of linear memory for one pod's kernel inputs, reused from its start for every pod. */
+  /** The kernel inputs of one pod (see kernel-inputs.ts). */
   #put(): WasmPut {
-    if (this.#putLayout !== this.#layoutEpoch) {
-      this.#putCap = 0;
-      this.#lasting.clear();
-      this.#putLayout = this.#layoutEpoch;
-    }
-    let used = 0;
-    const take = (bytes: number): number => {
-      const size = Math.ceil(Math.max(bytes, 4) / 16) * 16;
-      if (used + size > this.#putCap) {
-        // A bigger region; addresses handed out before stay valid (the arena never frees one by one).
-        this.#putCap = Math.max(2 * this.#putCap, used + size, 1 << 16);
-        this.#putPtr = this.#arena.alloc(this.#putCap);
-        used = 0;
-      }
-      const at = this.#putPtr + used;
-      used += size;
-      return at;
-    };
-    const nCap = this.#nCap;
-    const copy = (at: number, arr: Int32Array | Uint8Array, pad: number) => {
-      const len = Math.min(arr.length, nCap);
-      if (arr instanceof Uint8Array) {
-        const u8 = this.wasm.views.u8;
-        u8.set(arr.subarray(0, len), at);
-        u8.fill(pad, at + len, at + nCap);
-      } else {
-        const i32 = this.wasm.views.i32;
-        i32.set(arr.subarray(0, len), at / 4);
-        i32.fill(pad, at / 4 + len, at / 4 + nCap);
-      }
-    };
-    return {
-      lasting: (id, arr, pad) => {
-        let entry = this.#lasting.get(id);
-        if (entry?.arr === arr) return entry.ptr;
-        if (!entry) this.#lasting.set(id, (entry = { arr, ptr: this.#arena.alloc(4 * nCap) }));
-        entry.arr = arr;
-        copy(entry.ptr, arr, pad);
-        return entry.ptr;
-      },
-      slots: (arr, pad) => {
-        const len = Math.min(arr.length, nCap);
-        if (arr instanceof Uint8Array) {
-          const at = take(nCap);
-          const u8 = this.wasm.views.u8;
-          u8.set(arr.subarray(0, len), at);
-          u8.fill(pad, at + len, at + nCap);
-          return at;
-        }
-        const at = take(4 * nCap);
-        const i32 = this.wasm.views.i32;
-        i32.set(arr.subarray(0, len), at / 4);
-        i32.fill(pad, at / 4 + len, at / 4 + nCap);
-        return at;
-      },
-      zeros: (count) => {
-        const at = take(4 * count);
-        this.wasm.views.i32.fill(0, at / 4, at / 4 + Math.max(count, 1));
-        return at;
-      },
-      words: (words) => {
-        const at = take(4 * words.length);
-        const i32 = this.wasm.views.i32;
-        if (words instanceof Int32Array) i32.set(words, at / 4);
-        else for (let i = 0; i < words.length; i++) i32[at / 4 + i] = words[i]!;
-        return at;
-      },
-    };
+    const relaid = this.#putLayout !== this.#layoutEpoch;
+    this.#putLayout = this.#layoutEpoch;
+    return this.#inputs.begin(this.#nCap, relaid);
   }
-  #putPtr = 0;
-  #putCap = 0;
-  /** Regions of put().lasting by id (valid for one layout). */
-  readonly #lasting = new Map<string, { arr: Int32Array | Uint8Array; ptr: number }>();
+  #inputs!: KernelInputs;
   #putLayout = -1;
 
   /** Decides one pod; returns the slot or -1 and, when unschedulable, the message. */

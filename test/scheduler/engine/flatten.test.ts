@@ -98,3 +98,28 @@ t.test('the pod key hash equals tiebreak.ts fnv1a32, ASCII or not', (t) => {
     t.equal(keyHash(k), fnv1a32(k), k);
   t.end();
 });
+
+t.test('sameClass: field-by-field class equality without building keys', async (t) => {
+  const { sameClass, jsonEqual } = await import('../../../src/scheduler/engine/flatten.js');
+  const a = pod({}, { name: 'a', labels: { app: 'a', tier: 'x' } });
+  t.ok(sameClass(a, pod({}, { name: 'b', labels: { tier: 'x', app: 'a' } }), false), 'label order does not matter');
+  t.ok(sameClass(a, pod({ nodeName: undefined }, { name: 'c', labels: { app: 'a', tier: 'x' } }), false));
+  t.notOk(sameClass(a, pod({}, { name: 'b', labels: { app: 'a' } }), false), 'a missing label separates');
+  t.notOk(sameClass(a, pod({}, { name: 'b', labels: { app: 'a', tier: 'y' } }), false), 'a label value separates');
+  t.notOk(sameClass(a, pod({ nodeName: 'n1' }, { name: 'b', labels: { app: 'a', tier: 'x' } }), false));
+  t.ok(sameClass(a, pod({ nodeName: 'n1' }, { name: 'b', labels: { app: 'a', tier: 'x' } }), true), 'placed');
+  t.notOk(sameClass(a, pod({}, { name: 'b', namespace: 'other', labels: { app: 'a', tier: 'x' } }), false));
+  const req = (cpu: string): Partial<Pod['spec']> => ({
+    containers: [{ name: 'x', image: 'nginx', resources: { requests: { cpu } } }],
+  });
+  t.ok(sameClass(pod(req('100m')), pod(req('100m')), false), 'container names do not matter');
+  t.notOk(sameClass(pod(req('100m')), pod(req('200m')), false), 'requests separate');
+  // Wherever sameClass says yes, the keys would group the pods too (up to key order).
+  t.ok(jsonEqual({ a: 1, b: undefined }, { a: 1 }), 'undefined properties are skipped, as stringify does');
+  t.ok(jsonEqual([1, undefined], [1, null]), 'undefined in arrays is null, as stringify writes it');
+  t.notOk(jsonEqual({ a: 1 }, { a: '1' }));
+  t.notOk(jsonEqual({ a: NaN }, { a: NaN }), 'non-finite numbers fall back to the key');
+  t.notOk(jsonEqual([1, 2], [2, 1]), 'array order matters');
+  t.notOk(jsonEqual({ a: [] }, { a: {} }));
+  t.end();
+});
