@@ -183,6 +183,11 @@ export async function run(argv: string[]): Promise<number> {
     const samples = new Samples(o.pods * o.watchers);
     /** From the create's send to the event's arrival (includes the create's own time in the server). */
     const sendSamples = new Samples(o.pods * o.watchers);
+    // Every arrival (pod, time), to measure afterwards how far behind the first sign of each commit (its ack or the
+    // first watcher to see it) each watcher got the event: the fan-out's own delay.
+    const arrivalPod = new Uint32Array(o.pods * o.watchers);
+    const arrivalAt = new Float64Array(o.pods * o.watchers);
+    const firstSeen = new Float64Array(o.pods).fill(Infinity);
     let eventsSeen = 0;
     const perWatcher = new Array<number>(o.watchers).fill(0);
     let allSeen: () => void = () => {};
@@ -205,6 +210,11 @@ export async function run(argv: string[]): Promise<number> {
         samples.add(Math.max(0, now - acked));
         sendSamples.add(now - sentAt[pod]!);
       } else (early[pod] ??= []).push(now);
+      if (eventsSeen < arrivalAt.length) {
+        arrivalPod[eventsSeen] = pod;
+        arrivalAt[eventsSeen] = now;
+      }
+      if (now < firstSeen[pod]!) firstSeen[pod] = now;
       eventsSeen++;
       if (++perWatcher[w]! === o.pods && perWatcher.every((n) => n >= o.pods)) allSeen();
     };
@@ -290,6 +300,12 @@ export async function run(argv: string[]): Promise<number> {
     createLatencies.sort((a, b) => a - b);
     const watchLatencies = samples.sorted();
     const sendLatencies = sendSamples.sorted();
+    const spread = new Samples(arrivalAt.length);
+    for (let k = 0; k < Math.min(eventsSeen, arrivalAt.length); k++) {
+      const pod = arrivalPod[k]!;
+      spread.add(arrivalAt[k]! - Math.min(firstSeen[pod]!, ackAt[pod]! >= 0 ? ackAt[pod]! : Infinity));
+    }
+    const spreadLatencies = spread.sorted();
     const result = {
       createsPerSec: round((o.pods - failures) / createSeconds),
       createP99Ms: round(percentile(createLatencies, 99)),
@@ -299,7 +315,7 @@ export async function run(argv: string[]): Promise<number> {
     const lines = [
       `pods created: ${o.pods - failures}/${o.pods} by ${o.clients} clients in ${round(createSeconds)} s (${result.createsPerSec}/s)`,
       `create latency p50 ${round(percentile(createLatencies, 50))} ms, p99 ${result.createP99Ms} ms`,
-      `watch: ${o.watchers} watchers, ${eventsSeen} events${wait ? '' : ' (INCOMPLETE after 60 s)'}; delivery after the create's ack (0 when the event came first) p50 ${round(percentile(watchLatencies, 50))} ms, p99 ${result.watchP99Ms} ms; after its send p99 ${round(percentile(sendLatencies, 99))} ms`,
+      `watch: ${o.watchers} watchers, ${eventsSeen} events${wait ? '' : ' (INCOMPLETE after 60 s)'}; delivery after the create's ack (0 when the event came first) p50 ${round(percentile(watchLatencies, 50))} ms, p99 ${result.watchP99Ms} ms; after its send p99 ${round(percentile(sendLatencies, 99))} ms; after the first sign of the commit (ack or first watcher) p99 ${round(percentile(spreadLatencies, 99))} ms`,
       `list of ${listed} pods: ${result.list10kMs} ms to the last byte (${(list.body.length / 1048576).toFixed(1)} MiB), then join ${round(joinMs)} ms, JSON.parse ${round(parseMs)} ms`,
       `CPU seconds: bench client ${round(cpuSeconds(clientCpu0))}${serverCpu0 !== undefined ? `, server ${round(serverCpuSeconds(child!.pid!) - serverCpu0)} (creates+watch ${round(serverCpuCreate)}, list ${round(serverCpuSeconds(child!.pid!) - serverCpuList)})` : ''}`,
       `transport: ${url.startsWith('https') ? 'HTTPS' : 'HTTP'}, store: sqlite`,
