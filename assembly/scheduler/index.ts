@@ -750,10 +750,12 @@ export function spreadCheck(c: usize, prog: usize): void {
 
 /**
  * InterPodAffinity's Filter. Program: [affinity keys A, anti-affinity keys B, existing anti-affinity keys E,
- * allowFirst, (A + B + E) × (domains ptr, matching pods per domain ptr)]. A node fails when an affinity key is
- * missing, or when some affinity key's domain has no matching pod (unless allowFirst), or when an (existing)
- * anti-affinity domain has one. The outcome is one bit per node, so the terms are walked one at a time over all
- * nodes (tight loops); C_PD_STATUS bit 1 marks "no matching pod yet" until the affinity terms are done.
+ * allowFirst, (A + B + E) × (domains ptr, matching pods per domain ptr, domain count, domain starts ptr, domain
+ * members ptr)]. A node fails when an affinity key is missing, or when some affinity key's domain has no matching pod
+ * (unless allowFirst), or when an (existing) anti-affinity domain has one. The outcome is one bit per node, so the
+ * terms are walked one at a time: affinity over all nodes (C_PD_STATUS 2 marks "no matching pod yet" until they are
+ * done), anti-affinity over the domains that have matching pods (skipped four empty ones per SIMD step), marking
+ * their nodes.
  */
 export function affinityFilter(c: usize, prog: usize): void {
   const a = arrI(prog, 0);
@@ -764,8 +766,9 @@ export function affinityFilter(c: usize, prog: usize): void {
   const fail = gp(c, C_FAIL);
   const pd = gp(c, C_PD_STATUS);
   for (let i = 0; i < a; i++) {
-    const dom = <usize>arrI(terms + ((<usize>i) << 3), 0);
-    const counts = <usize>arrI(terms + ((<usize>i) << 3), 1);
+    const tp = terms + <usize>(i * 20);
+    const dom = <usize>arrI(tp, 0);
+    const counts = <usize>arrI(tp, 1);
     for (let n = 0; n < nCap; n++) {
       if (arrI(fail, n) != 0 || (arrI(pd, n) & 1) != 0) continue;
       const d = arrI(dom, n);
@@ -779,14 +782,23 @@ export function affinityFilter(c: usize, prog: usize): void {
       if (v == 2) setI(pd, n, allowFirst ? 0 : 1);
     }
   for (let i = a; i < a + b + e; i++) {
-    const dom = <usize>arrI(terms + ((<usize>i) << 3), 0);
-    const counts = <usize>arrI(terms + ((<usize>i) << 3), 1);
-    for (let n = 0; n < nCap; n++) {
-      if (arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
-      const d = arrI(dom, n);
-      if (d >= 0 && arrI(counts, d) > 0) setI(pd, n, 1);
+    const tp = terms + <usize>(i * 20);
+    const counts = <usize>arrI(tp, 1);
+    const domains = arrI(tp, 2);
+    const starts = <usize>arrI(tp, 3);
+    const members = <usize>arrI(tp, 4);
+    let d: i32 = 0;
+    for (; d + 4 <= domains; d += 4) {
+      if (!v128.any_true(v128.load(counts + ((<usize>d) << 2)))) continue;
+      for (let k = d; k < d + 4; k++) if (arrI(counts, k) > 0) markDomain(pd, starts, members, k);
     }
+    for (; d < domains; d++) if (arrI(counts, d) > 0) markDomain(pd, starts, members, d);
   }
+}
+
+function markDomain(pd: usize, starts: usize, members: usize, d: i32): void {
+  const end = arrI(starts, d + 1);
+  for (let j = arrI(starts, d); j < end; j++) setI(pd, arrI(members, j), 1);
 }
 
 // ---- incremental index ----------------------------------------------------------------------------------------------

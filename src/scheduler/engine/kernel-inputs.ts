@@ -8,7 +8,7 @@ export class KernelInputs implements WasmPut {
   #cap = 0;
   #used = 0;
   #nCap = 0;
-  readonly #lasting = new Map<string, { arr: Int32Array | Uint8Array; ptr: number }>();
+  readonly #lasting = new Map<string, { arr: Int32Array | Uint8Array; ptr: number; bytes: number }>();
 
   constructor(readonly arena: Arena) {}
 
@@ -53,9 +53,22 @@ export class KernelInputs implements WasmPut {
   lasting(id: string, arr: Int32Array | Uint8Array, pad: number): number {
     let entry = this.#lasting.get(id);
     if (entry?.arr === arr) return entry.ptr;
-    if (!entry) this.#lasting.set(id, (entry = { arr, ptr: this.arena.alloc(4 * this.#nCap) }));
+    if (!entry) this.#lasting.set(id, (entry = { arr, ptr: this.arena.alloc(4 * this.#nCap), bytes: 4 * this.#nCap }));
     entry.arr = arr;
     this.#copy(entry.ptr, arr, pad);
+    return entry.ptr;
+  }
+
+  lastingWords(id: string, arr: Int32Array): number {
+    let entry = this.#lasting.get(id);
+    if (entry?.arr === arr) return entry.ptr;
+    if (!entry || entry.bytes < 4 * arr.length) {
+      // Grows only: a key's arrays have at most one entry per node (plus one).
+      const bytes = Math.max(4 * arr.length, 4 * this.#nCap + 4);
+      this.#lasting.set(id, (entry = { arr, ptr: this.arena.alloc(bytes), bytes }));
+    }
+    entry.arr = arr;
+    this.arena.wasm.views.i32.set(arr, entry.ptr / 4);
     return entry.ptr;
   }
 

@@ -43,6 +43,20 @@ export interface RelClass {
 interface Domains {
   of: Int32Array;
   values: string[];
+  /** The nodes of each domain (built on first use): members[starts[d] .. starts[d + 1]). */
+  nodes?: { starts: Int32Array; members: Int32Array };
+}
+
+/** Domain → nodes as two flat arrays (counting sort of the node → domain map). */
+function domainNodes(d: Domains): { starts: Int32Array; members: Int32Array } {
+  if (d.nodes) return d.nodes;
+  const starts = new Int32Array(d.values.length + 1);
+  for (let slot = 0; slot < d.of.length; slot++) if (d.of[slot]! >= 0) starts[d.of[slot]! + 1]!++;
+  for (let i = 0; i < d.values.length; i++) starts[i + 1]! += starts[i]!;
+  const members = new Int32Array(Math.max(1, starts[d.values.length]!));
+  const next = starts.slice(0, d.values.length);
+  for (let slot = 0; slot < d.of.length; slot++) if (d.of[slot]! >= 0) members[next[d.of[slot]!]!++] = slot;
+  return (d.nodes = { starts, members });
 }
 
 /** The nodes a filter runs on: those of `order` whose first failure so far (codes, 0 = none) is not before `code`. */
@@ -66,6 +80,8 @@ export interface WasmPut {
   slots(arr: Int32Array | Uint8Array, pad: number): number;
   /** slots() for an array that is replaced, never changed: copied once per `id` until a different array comes. */
   lasting(id: string, arr: Int32Array | Uint8Array, pad: number): number;
+  /** words() for an array that is replaced, never changed (as lasting). */
+  lastingWords(id: string, arr: Int32Array): number;
   /** `count` zeroed i32 entries (at least one). */
   zeros(count: number): number;
   /** A program of i32 words. */
@@ -707,11 +723,19 @@ export class PodRelations {
     return put.words(words);
   }
 
-  /** Appends (domain map, counts) of each counter to a program. */
+  /** Appends (domain map, counts, domain count, domain starts, domain members) of each counter to a program. */
   #counterWords(counters: DomainCounter[], words: number[], put: WasmPut): void {
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i]!;
-      words.push(put.lasting(c.key, this.#domainsOf(c.key).of, -1), put.words(c.counts));
+      const d = this.#domainsOf(c.key);
+      const { starts, members } = domainNodes(d);
+      words.push(
+        put.lasting(c.key, d.of, -1),
+        put.words(c.counts),
+        d.values.length,
+        put.lastingWords(`${c.key}\0starts`, starts),
+        put.lastingWords(`${c.key}\0members`, members),
+      );
     }
   }
 
