@@ -614,12 +614,21 @@ export class PodRelations {
       const inc = this.#inclusionOf(pod);
       const ofs = constraints.map((c) => this.#domainsOf(c.topologyKey).of);
       // A node counts for a constraint when it has every constraint's key and the constraint includes it.
+      // Nodes that have every constraint's key (the same for all constraints).
+      const withKeys = new Uint8Array(nodes.length);
+      for (let slot = 0; slot < nodes.length; slot++) {
+        if (!nodes[slot]) continue;
+        let all = 1;
+        for (let k = 0; k < ofs.length; k++) if ((ofs[k]![slot] ?? -1) < 0) all = 0;
+        withKeys[slot] = all;
+      }
       const counters = constraints.map((c, i) => {
         const eligible = new Uint8Array(nodes.length);
-        for (let slot = 0; slot < nodes.length; slot++) {
-          if (!nodes[slot] || ofs.some((of) => (of[slot] ?? -1) < 0)) continue;
-          if (this.#included(c, inc, slot)) eligible[slot] = 1;
-        }
+        const aff = c.honorNodeAffinity;
+        const taints = c.honorNodeTaints;
+        for (let slot = 0; slot < nodes.length; slot++)
+          if (withKeys[slot] === 1 && !(aff && inc.affinity[slot] === 0) && !(taints && inc.taints[slot] === 0))
+            eligible[slot] = 1;
         const selector = c.selector;
         return this.#domainCounter(
           `${cls.id}\0spread\0${i}`,

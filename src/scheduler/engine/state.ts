@@ -611,6 +611,12 @@ export class EngineState {
     const ar = arr(C.AFF_RAW);
     const img = arr(C.IMG);
     let tooBig = false;
+    // The static filters in profile order (their codes ascend with it), looked up once instead of per node.
+    const statics = this.#profile.filters.flatMap((name, i) =>
+      STATIC_FILTERS.has(name)
+        ? [{ plugin: filterPlugins[name], state: cls.filterStates[i], code: this.#filterCode.get(name)! }]
+        : [],
+    );
     for (let n = 0; n < this.#nCap; n++) {
       const node = this.#nodes[n];
       if (!node) {
@@ -623,10 +629,9 @@ export class EngineState {
       let code = 0;
       if (allowed && !allowed.has(node.name)) code = CODE_ABSENT;
       else
-        for (let i = 0; i < this.#profile.filters.length && code === 0; i++) {
-          const name = this.#profile.filters[i]!;
-          if (STATIC_FILTERS.has(name) && filterPlugins[name].filter(ctx, cls.filterStates[i], node))
-            code = this.#filterCode.get(name)!;
+        for (let i = 0; i < statics.length && code === 0; i++) {
+          const f = statics[i]!;
+          if (f.plugin.filter(ctx, f.state, node)) code = f.code;
         }
       v.i32[st + n] = code;
       const t = taintState === Skip ? 0 : scorePlugins.TaintToleration.score(ctx, taintState, node);
