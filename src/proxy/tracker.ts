@@ -11,6 +11,7 @@ import type {
   ServicePortState,
   ServicePortSpec,
 } from './types.js';
+import { isIPv4 } from './nftables/types.js';
 
 /** EndpointSlices name their Service with this label (discovery.k8s.io/v1). */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -39,10 +40,9 @@ function protocolOf(p?: string): Protocol | undefined {
   return lower === 'tcp' || lower === 'udp' || lower === 'sctp' ? lower : undefined;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6 = /^[0-9a-fA-F:.]+$/;
 function isIP(s: unknown): s is string {
-  return typeof s === 'string' && (IPV4.test(s) || (s.includes(':') && IPV6.test(s)));
+  return typeof s === 'string' && (isIPv4(s) || (s.includes(':') && IPV6.test(s)));
 }
 
 export class ServiceTracker {

@@ -1,7 +1,7 @@
 // The nf_tables netlink encoder: message framing, attribute layout and field encoding, checked byte by byte.
 import t from 'tap';
 import { encodeElementBatches, type SetLayout } from '../../src/proxy/nftables/nfnetlink.js';
-import { writeJoinedFields, canonicalField } from '../../src/proxy/nftables/types.js';
+import { writeJoinedFields, canonicalField, isIPv4 } from '../../src/proxy/nftables/types.js';
 
 const slots: SetLayout = {
   name: 'service-slots',
@@ -199,4 +199,41 @@ t.test('slot-form keys (base key + slot number) encode exactly like the joined t
     t.equal(viaSlots.length, viaText.length, `${op}: same batching`);
     viaText.forEach((x, i) => t.ok(x.bytes.equals(viaSlots[i]!.bytes), `${op}: batch ${i} byte-identical`));
   }
+});
+
+t.test('isIPv4 accepts exactly the dotted quads the strict pattern accepts', async (t) => {
+  // The pattern the character loop replaced (and the tracker's definition of an IPv4 endpoint address).
+  const STRICT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+  const cases = [
+    '0.0.0.0',
+    '255.255.255.255',
+    '10.96.0.1',
+    '256.1.1.1',
+    '01.1.1.1',
+    '1.1.1.00',
+    '1.1.1',
+    '1.1.1.1.1',
+    '1..1.1',
+    '.1.1.1',
+    '1.1.1.1.',
+    '1.1.1.1 ',
+    'a.b.c.d',
+    '1234.1.1.1',
+    '::1',
+    '',
+    '100.200.250.199',
+  ];
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  const alphabet = '0123456789..a 5';
+  for (let i = 0; i < 20_000; i++) {
+    let s = '';
+    const len = 5 + Math.floor(rnd() * 12);
+    for (let j = 0; j < len; j++) s += alphabet[Math.floor(rnd() * alphabet.length)];
+    cases.push(s);
+  }
+  for (let i = 0; i < 2000; i++) cases.push([0, 0, 0, 0].map(() => Math.floor(rnd() * 300)).join('.'));
+  const wrong = cases.filter((c) => isIPv4(c) !== STRICT.test(c));
+  t.same(wrong, [], 'no disagreement');
+  t.ok(cases.filter((c) => STRICT.test(c)).length > 1000, 'plenty of valid addresses among the cases');
 });

@@ -29,10 +29,33 @@ export function parseIPv4(text: string): number[] {
   });
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
+/**
+ * Dotted-quad IPv4 text: four decimal parts 0–255 without leading zeros. A character loop, not a regular
+ * expression: it runs for every endpoint of every service on a full sync.
+ */
 export function isIPv4(text: string): boolean {
-  return IPV4.test(text);
+  const n = text.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  let first = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || (digits > 1 && first === 48) || value > 255) return false;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 0) first = c;
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 48);
+    } else {
+      return false;
+    }
+  }
+  return parts === 4;
 }
 
 /** Parses text[start, end) as a decimal integer without allocating; NaN unless it is 1–10 digits. */
