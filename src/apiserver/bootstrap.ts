@@ -1,8 +1,10 @@
-// What every cluster has from the start: the system namespaces and the `kubernetes` service with its endpoints.
+// What every cluster has from the start: the system namespaces, the system PriorityClasses and the `kubernetes`
+// service with its endpoints.
 import { StatusError } from '../api/status.js';
 import { decodeStored, encodeForStore, storeKey } from './codec.js';
 import { registryDef } from './registry.js';
 import type { ApiContext, RestHandlers } from './rest.js';
+import { systemPriorityClasses } from './resources/priorityclasses.js';
 import type { Obj } from './types.js';
 
 const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -31,6 +33,8 @@ export async function bootstrap(
 ): Promise<void> {
   for (const name of systemNamespaces)
     await ensure(rest, ctx, 'namespaces', '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // The Priority admission plugin's PostStartHook creates the system classes.
+  for (const pc of systemPriorityClasses) await ensure(rest, ctx, 'priorityclasses', '', structuredClone(pc));
   await ensure(rest, ctx, 'services', 'default', {
     apiVersion: 'v1',
     kind: 'Service',

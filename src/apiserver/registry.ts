@@ -4,6 +4,7 @@ import { deployments, replicasets } from './resources/workloads.js';
 import { services } from './resources/services.js';
 import { namespaces, nodes, configmaps, secrets, serviceaccounts, endpoints, events } from './resources/core.js';
 import { endpointslices, leases, hpaV1, hpaV2, eventsV1, podMetrics, nodeMetrics } from './resources/others.js';
+import { priorityclasses } from './resources/priorityclasses.js';
 import type { ResourceDef } from './types.js';
 
 export interface GroupVersion {
@@ -69,6 +70,7 @@ export const builtinResources: ResourceDef[] = [
   replicasets,
   endpointslices,
   leases,
+  priorityclasses,
   hpaV2,
   hpaV1,
   eventsV1,

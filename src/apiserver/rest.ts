@@ -48,7 +48,14 @@ import {
   type Query,
 } from './request.js';
 import { isObject } from './validation.js';
-import { apiVersionOf, type Obj, type ResourceDef, type StrategyContext, type ServiceAllocator } from './types.js';
+import {
+  apiVersionOf,
+  type Obj,
+  type ObjectLookup,
+  type ResourceDef,
+  type StrategyContext,
+  type ServiceAllocator,
+} from './types.js';
 import type { WatchCache, CacheEntry } from './watchcache.js';
 import type { Registry } from './registry.js';
 import type { ApiMetrics } from './metrics.js';
@@ -254,8 +261,19 @@ async function decodeGuard<T>(fn: () => Promise<T>): Promise<T> {
 export class RestHandlers {
   constructor(private readonly ctx: ApiContext) {}
 
+  /** Other objects, for admission hooks: cached first, the store on a miss (a create may outrun the cache). */
+  private readonly objects: ObjectLookup = {
+    get: async (storage, key) => {
+      const hit = this.ctx.cache.get(storage, key)?.obj;
+      if (hit) return hit;
+      const kv = await this.ctx.store.get(key);
+      return kv ? decodeStored(kv.value, kv.modRevision) : undefined;
+    },
+    list: (storage) => this.ctx.cache.entries(storage).map((e) => e.obj),
+  };
+
   private sctx(namespace: string): StrategyContext {
-    return { namespace, now: new Date(), alloc: this.ctx.alloc };
+    return { namespace, now: new Date(), alloc: this.ctx.alloc, objects: this.objects };
   }
 
   private storageDef(def: ResourceDef): ResourceDef {
@@ -488,6 +506,7 @@ export class RestHandlers {
     if (hasGeneration(def)) md.generation = 1;
     else delete md.generation;
     def.defaults?.(obj, ctx);
+    if (def.admitCreate) await def.admitCreate(obj, ctx);
     let stored = def.toStorage ? def.toStorage(obj) : obj;
     def.prepareCreate?.(stored, ctx);
     if (def !== this.storageDef(def)) this.storageDef(def).defaults?.(stored, ctx);
@@ -1006,14 +1025,23 @@ export class RestHandlers {
       if (m.deletionTimestamp) {
         // Already terminating: only a shorter grace period (e.g. --force --grace-period=0) changes anything.
         const nowGrace = m.deletionGracePeriodSeconds ?? 0;
-        if (grace !== undefined && grace < nowGrace) {
+        const shortened = grace !== undefined && grace < nowGrace;
+        if (shortened) {
           if (grace === 0 && finalizers.length === 0)
             return this.finalDelete(def, name, kv, obj, ctx, o.dryRun, attempt);
           m.deletionGracePeriodSeconds = grace;
           m.deletionTimestamp = rfc3339(new Date(Date.now() + grace * 1000));
-        } else if (JSON.stringify(finalizers) === JSON.stringify(m.finalizers ?? [])) {
-          return { code: 200, body: kvJson(def, kv) };
         }
+        // Nothing left to wait for (no finalizers, no grace for a kubelet): the object goes now, as upstream does
+        // when e.g. a Background delete drops the foregroundDeletion finalizer.
+        const settled = finalizers.length === 0 && extra.length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0;
+        if (settled) {
+          const r = await this.finalDelete(def, name, kv, obj, ctx, o.dryRun, attempt);
+          if (r.code !== -1) return r;
+          continue;
+        }
+        if (!shortened && JSON.stringify(finalizers) === JSON.stringify(m.finalizers ?? []))
+          return { code: 200, body: kvJson(def, kv) };
         if (finalizers.length) m.finalizers = finalizers;
         else delete m.finalizers;
         const r = await this.tryWrite(def, kv, obj, o.dryRun);

@@ -29,6 +29,16 @@ export interface StrategyContext {
   now: Date;
   /** Cluster IP and node port allocation (services). */
   alloc?: ServiceAllocator;
+  /** Reads other stored objects (admission that consults them: pod priority, the one default PriorityClass). */
+  objects?: ObjectLookup;
+}
+
+/** Read access to stored objects for strategy hooks. */
+export interface ObjectLookup {
+  /** One object by store key: the watch cache, else the store (a just-created object may not be cached yet). */
+  get(storage: string, key: string): Promise<Obj | undefined>;
+  /** Every cached object of a storage (eventually consistent, like upstream admission's listers). */
+  list(storage: string): Obj[];
 }
 
 /** Allocates cluster IPs and node ports; `reserve` validates and records, `release` frees on failure or delete. */
@@ -79,6 +89,8 @@ export interface ResourceDef {
   defaults?(obj: Obj, ctx: StrategyContext): void;
   validate?(obj: Obj, old: Obj | undefined, ctx: StrategyContext): FieldError[];
   validateStatus?(obj: Obj, old: Obj): FieldError[];
+  /** Mutating admission on create that consults other objects (pod priority); throws a StatusError to reject. */
+  admitCreate?(obj: Obj, ctx: StrategyContext): Promise<void>;
   /** Last step before storing: claims shared resources (service IPs/ports); errors abort the write. */
   admit?(obj: Obj, old: Obj | undefined, ctx: StrategyContext): FieldError[];
   /** Undoes admit after a failed write, or frees what a deleted/updated object held (`keep`: its new version). */

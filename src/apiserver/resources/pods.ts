@@ -13,6 +13,7 @@ import {
 import { age, col, ageColumn } from '../tables.js';
 import { kindSchema, podSpec } from '../schema.js';
 import type { Obj, ResourceDef } from '../types.js';
+import { admitPodPriority, keepPodPriority } from './priorityclasses.js';
 
 const notReadyKey = 'node.kubernetes.io/not-ready';
 const unreachableKey = 'node.kubernetes.io/unreachable';
@@ -77,13 +78,11 @@ export function defaultPodSpec(spec: Obj): void {
   }
 }
 
-/** Admission defaults every API-created pod gets: service account, priority, the 300 s taint tolerations. */
+/** Admission defaults every API-created pod gets: service account, the 300 s taint tolerations (priority: admitCreate). */
 function admissionDefaults(spec: Obj): void {
   spec.enableServiceLinks ??= true;
   spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
   spec.serviceAccount ??= spec.serviceAccountName;
-  spec.priority ??= 0;
-  spec.preemptionPolicy ??= 'PreemptLowerPriority';
   const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   const tolerates = (key: string) =>
     tolerations.some(
@@ -324,6 +323,8 @@ export const pods: ResourceDef = {
     defaultPodSpec(obj.spec);
     admissionDefaults(obj.spec);
   },
+  admitCreate: admitPodPriority,
+  prepareUpdate: keepPodPriority,
   validate(obj, old) {
     const errs = new Errors();
     validateMeta(obj.metadata, errs, { namespaced: true, nameRule: 'subdomain' });
