@@ -37,6 +37,14 @@ export function setTable(
   presentPtr = present;
 }
 
+/** Slots handed out, rounded up to a multiple of 4: every slot from here to nCap is absent (never held a node), so
+ * per-pod passes that only look at present nodes stop here. */
+let nScan: i32 = 0;
+
+export function setUsed(used: i32): void {
+  nScan = min<i32>(nCap, (used + 3) & ~3);
+}
+
 function alloc(slot: i32, n: i32): i64 {
   return load<i64>(allocPtr + ((<usize>(slot * nCap + n)) << 3));
 }
@@ -481,7 +489,7 @@ export function bestWithPodScores(c: usize, salt: u32): i32 {
   let maxTV = zero;
   let maxAV = zero;
   let topV = none;
-  for (let n = 0; n < nCap; n += 4) {
+  for (let n = 0; n < nScan; n += 4) {
     const o = (<usize>n) << 2;
     const feasible = v128.and(i32x4.eq(v128.load(fail + o), zero), i32x4.eq(v128.load(pdStatus + o), zero));
     maxTV = i32x4.max_s(maxTV, v128.and(v128.load(taintRaw + o), feasible));
@@ -499,7 +507,7 @@ export function bestWithPodScores(c: usize, salt: u32): i32 {
   // Exact scalar walk (equal keys possible, or the only top node has key 0).
   let best: i32 = -1;
   let bestKey: u32 = 0;
-  for (let n = 0; n < nCap; n++) {
+  for (let n = 0; n < nScan; n++) {
     if (arrI(fail, n) != 0 || arrI(pdStatus, n) != 0) continue;
     if (arrI(score, n) + arrI(pdScore, n) != top) continue;
     const key = fmix32(salt ^ load<u32>(hashPtr + ((<usize>n) << 2)));
@@ -535,7 +543,7 @@ function bestKeyAtTotal(c: usize, salt: u32, top: i32): i32 {
   let cur = i32x4(0, 1, 2, 3);
   let maxV = zero;
   let idxV = i32x4.splat(-1);
-  for (let n = 0; n < nCap; n += 4) {
+  for (let n = 0; n < nScan; n += 4) {
     const o = (<usize>n) << 2;
     const feasible = v128.and(i32x4.eq(v128.load(fail + o), zero), i32x4.eq(v128.load(pdStatus + o), zero));
     const member = v128.and(feasible, i32x4.eq(i32x4.add(v128.load(score + o), v128.load(pdScore + o)), topV));
@@ -610,7 +618,7 @@ export function spreadFilter(c: usize, prog: usize): void {
   }
   // pairCounts: matching pods per domain over the nodes that have every key and are included (the last included
   // constraint of a key counts a node, as upstream overwrites the per-node entry).
-  for (let n = 0; n < nCap; n++) {
+  for (let n = 0; n < nScan; n++) {
     if (!present(n)) continue;
     let all = true;
     for (let i = 0; i < k; i++) {
@@ -664,7 +672,7 @@ export function spreadFilter(c: usize, prog: usize): void {
   }
   const fail = gp(c, C_FAIL);
   const pd = gp(c, C_PD_STATUS);
-  for (let n = 0; n < nCap; n++) {
+  for (let n = 0; n < nScan; n++) {
     if (!present(n) || arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
     for (let i = 0; i < k; i++) {
       const cp = cons + <usize>(i * 28);
@@ -698,7 +706,7 @@ function spreadFilterOne(c: usize, prog: usize): void {
   const honorTaint = arrI(cp, 3) != 0;
   memory.fill(counts, 0, (<usize>count) << 2);
   memory.fill(pres, 0, (<usize>count) << 2);
-  for (let n = 0; n < nCap; n++) {
+  for (let n = 0; n < nScan; n++) {
     if (!present(n)) continue;
     const d = arrI(dom, n);
     if (d < 0) continue;
@@ -719,7 +727,7 @@ function spreadFilterOne(c: usize, prog: usize): void {
   const bound = arrI(cp, 4) + minMatch - arrI(cp, 6);
   const fail = gp(c, C_FAIL);
   const pd = gp(c, C_PD_STATUS);
-  for (let n = 0; n < nCap; n++) {
+  for (let n = 0; n < nScan; n++) {
     if (arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
     const d = arrI(dom, n);
     if (d < 0 || (arrI(pres, d) != 0 ? arrI(counts, d) : 0) > bound) setI(pd, n, 1);
@@ -740,7 +748,7 @@ export function spreadCheck(c: usize, prog: usize): void {
     const dom = <usize>arrI(cp, 0);
     const counts = <usize>arrI(cp, 1);
     const bound = arrI(cp, 2);
-    for (let n = 0; n < nCap; n++) {
+    for (let n = 0; n < nScan; n++) {
       if (arrI(fail, n) != 0 || arrI(pd, n) != 0) continue;
       const d = arrI(dom, n);
       if (d < 0 || arrI(counts, d) > bound) setI(pd, n, 1);
@@ -769,7 +777,7 @@ export function affinityFilter(c: usize, prog: usize): void {
     const tp = terms + <usize>(i * 20);
     const dom = <usize>arrI(tp, 0);
     const counts = <usize>arrI(tp, 1);
-    for (let n = 0; n < nCap; n++) {
+    for (let n = 0; n < nScan; n++) {
       if (arrI(fail, n) != 0 || (arrI(pd, n) & 1) != 0) continue;
       const d = arrI(dom, n);
       if (d < 0) setI(pd, n, 1);
@@ -777,7 +785,7 @@ export function affinityFilter(c: usize, prog: usize): void {
     }
   }
   if (a > 0)
-    for (let n = 0; n < nCap; n++) {
+    for (let n = 0; n < nScan; n++) {
       const v = arrI(pd, n);
       if (v == 2) setI(pd, n, allowFirst ? 0 : 1);
     }

@@ -89,6 +89,7 @@ export interface SchedulerKernels {
   spreadFilter(c: number, prog: number): void;
   spreadCheck(c: number, prog: number): void;
   setHashDuplicates(flag: number): void;
+  setUsed(used: number): void;
   affinityFilter(c: number, prog: number): void;
 }
 

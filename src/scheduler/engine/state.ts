@@ -182,6 +182,7 @@ export class EngineState {
       w.i32.set(old.present, this.#presentPtr / 4);
     }
     this.#k.setTable(cap, this.#allocPtr, this.#reqPtr, this.#nzPtr, this.#hashPtr, this.#rankPtr, this.#presentPtr);
+    this.#k.setUsed(this.#used);
     this.#ranksDirty = true;
     this.#epoch++;
   }
@@ -192,7 +193,10 @@ export class EngineState {
       while (cap <= slot) cap *= 2;
       this.#layout(cap);
     }
-    if (slot >= this.#used) this.#used = slot + 1;
+    if (slot >= this.#used) {
+      this.#used = slot + 1;
+      this.#k.setUsed(this.#used);
+    }
   }
 
   #resourceSlot(name: string): number {
