@@ -1,6 +1,11 @@
 // scheduling.k8s.io/v1 PriorityClasses, the Priority admission of pods, and a second delete that drops the last finalizer.
 import t from 'tap';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startTestServer, pod } from './helpers.js';
+
+const run = promisify(execFile);
 
 const pcs = '/apis/scheduling.k8s.io/v1/priorityclasses';
 const pods = '/api/v1/namespaces/default/pods';
@@ -172,4 +177,23 @@ t.test('a Background delete of an object in foreground deletion deletes it', asy
   const still = await s.req('GET', `${cms}/kept`);
   t.equal(still.status, 200);
   t.same(still.body.metadata.finalizers, ['example.com/hold']);
+});
+
+t.test('kubectl creates and lists PriorityClasses (protobuf create, short name, table)', async (t) => {
+  const s = await startTestServer(t, { insecureHttp: false });
+  const base = ['--kubeconfig', s.server.kubeconfigPath, '--cache-dir', join(s.dir, 'cache')];
+  const k = async (...args: string[]) => (await run('kubectl', [...base, ...args], { timeout: 60_000 })).stdout;
+  await k('create', 'priorityclass', 'batch', '--value=42', '--preemption-policy=Never', '--description=for batch');
+  const got = JSON.parse(await k('get', 'pc', 'batch', '-o', 'json'));
+  t.match(got, { value: 42, preemptionPolicy: 'Never', description: 'for batch' });
+  t.notOk(got.globalDefault);
+  const table = await k('get', 'priorityclasses');
+  t.match(table, /NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY\n/);
+  t.match(table, /\nbatch\s+42\s+false\s+\S+\s+Never\n/);
+  t.match(table, /\nsystem-node-critical\s+2000001000\s+false\s+\S+\s+PreemptLowerPriority\n/);
+  const err = await run('kubectl', [...base, 'create', 'priorityclass', 'system-x', '--value=1']).then(
+    () => '',
+    (e: { stderr: string }) => e.stderr,
+  );
+  t.match(err, /prefix are reserved for system use only/);
 });

@@ -280,6 +280,14 @@ export const messages: Record<string, MessageDef> = {
     3: i32('stabilizationWindowSeconds', 'ptr'),
   },
   HPAScalingPolicy: { 1: s('type', 'req'), 2: i32('value', 'req'), 3: i32('periodSeconds', 'req') },
+  // k8s.io/api/scheduling/v1 (kubectl create priorityclass)
+  PriorityClass: {
+    1: m('metadata', 'ObjectMeta'),
+    2: i32('value', 'req'),
+    3: b('globalDefault'),
+    4: s('description'),
+    5: s('preemptionPolicy', 'ptr'),
+  },
   HorizontalPodAutoscalerStatusV2: {
     1: i64('observedGeneration', 'ptr'),
     2: t('lastScaleTime'),
@@ -298,4 +306,5 @@ export const kinds: Record<string, string> = {
   'apps/v1/Deployment': 'Deployment',
   'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV1',
   'autoscaling/v2/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV2',
+  'scheduling.k8s.io/v1/PriorityClass': 'PriorityClass',
 };

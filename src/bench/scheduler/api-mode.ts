@@ -63,8 +63,20 @@ async function pool(n: number, limit: number, make: (i: number) => Promise<void>
   await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
 }
 
+/** The PriorityClass that stands for a bare spec.priority of a workload template. */
+const priorityClassFor = (priority: number) => `bench-priority-${priority}`;
+
+/** A workload pod as the API takes it: Priority admission rejects a bare spec.priority, so it names a class. */
 function podObject(p: Pod): KubeObject {
-  return { apiVersion: 'v1', kind: 'Pod', ...p } as KubeObject;
+  if (p.spec?.priority === undefined || p.spec.priority === null)
+    return { apiVersion: 'v1', kind: 'Pod', ...p } as KubeObject;
+  const { priority, ...spec } = p.spec;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    ...p,
+    spec: { ...spec, priorityClassName: priorityClassFor(priority) },
+  } as KubeObject;
 }
 
 /**
@@ -188,6 +200,21 @@ export async function benchApiMode(engine: 'wasm' | 'ts', o: ApiModeOptions): Pr
     for (const ns of namespaces)
       if (ns !== 'default')
         await client.create(core('namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const priorities = new Set<number>();
+    for (const g of [...w.init, w.measure]) {
+      const p = g.make(0).spec?.priority;
+      if (typeof p === 'number') priorities.add(p);
+    }
+    for (const value of priorities)
+      await client.create(
+        { group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses' },
+        {
+          apiVersion: 'scheduling.k8s.io/v1',
+          kind: 'PriorityClass',
+          metadata: { name: priorityClassFor(value) },
+          value,
+        },
+      );
     await pool(w.nodes, concurrency, async (i) => {
       await client.create(core('nodes'), { apiVersion: 'v1', kind: 'Node', ...workloadNode(w.name, i) });
       if (i % 500 === 0) progress('nodes', i, w.nodes);

@@ -24,13 +24,17 @@ function nodeYaml(name: string, cpu: string, labels: Record<string, string> = {}
   });
 }
 
-function podYaml(name: string, cpu: string, extra: { priority?: number; nodeSelector?: Record<string, string> } = {}) {
+function podYaml(
+  name: string,
+  cpu: string,
+  extra: { priorityClassName?: string; nodeSelector?: Record<string, string> } = {},
+) {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', labels: { app: name } },
     spec: {
-      ...(extra.priority !== undefined ? { priority: extra.priority } : {}),
+      ...(extra.priorityClassName ? { priorityClassName: extra.priorityClassName } : {}),
       ...(extra.nodeSelector ? { nodeSelector: extra.nodeSelector } : {}),
       containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu } } }],
     },
@@ -123,12 +127,21 @@ t.test('skiff up schedules what kubectl creates', async (t) => {
 
   await t.test('a high-priority pod preempts lower-priority pods', async (t) => {
     const pool = { pool: 'small' };
+    // Priorities come from PriorityClasses (the Priority admission plugin resolves them on pod create).
+    await k(['create', 'priorityclass', 'low', '--value=10']);
+    await k(['create', 'priorityclass', 'high', '--value=1000', '--description=vip']);
+    t.match(
+      await k(['get', 'pc', 'high']),
+      /NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY\nhigh\s+1000\s+false\s+\S+\s+PreemptLowerPriority/,
+    );
     await create(nodeYaml('p1', '1', pool));
-    await create(podYaml('low-1', '500m', { priority: 10, nodeSelector: pool }));
-    await create(podYaml('low-2', '500m', { priority: 10, nodeSelector: pool }));
+    await create(podYaml('low-1', '500m', { priorityClassName: 'low', nodeSelector: pool }));
+    await create(podYaml('low-2', '500m', { priorityClassName: 'low', nodeSelector: pool }));
     for (const pod of ['low-1', 'low-2'])
       await until(`${pod} bound`, async () => (await field(pod, '.spec.nodeName')) === 'p1');
-    await create(podYaml('vip', '1', { priority: 1000, nodeSelector: pool }));
+    await create(podYaml('vip', '1', { priorityClassName: 'high', nodeSelector: pool }));
+    t.equal(await field('vip', '.spec.priority'), '1000');
+    t.equal(await field('low-1', '.spec.priority'), '10');
     await until('vip nominated', async () => (await field('vip', '.status.nominatedNodeName')) === 'p1');
     t.pass('vip nominated for p1');
     // The victims are evicted gracefully: they terminate (deletionTimestamp set) rather than vanish.
