@@ -129,6 +129,8 @@ export class PodRelations {
   readonly #counters = new Map<string, Counter>();
   /** Changes when the set of placed classes or the nodes change (cached filter programs are then rebuilt). */
   #shapeVersion = 0;
+  /** Changes when the nodes, workloads or the set of counters change (not with placements): spread programs. */
+  #spreadVersion = 0;
   /** The counters of each pending class's affinityFilter program, for one #shapeVersion. */
   readonly #affinityShape = new WeakMap<
     PodInfo,
@@ -153,6 +155,7 @@ export class PodRelations {
     this.#classDomains.clear();
     this.#domainCounters.clear();
     this.#shapeVersion++;
+    this.#spreadVersion++;
     this.#grow(this.nodes().length);
   }
 
@@ -356,6 +359,7 @@ export class PodRelations {
   workloadsChanged(): void {
     this.#workloadVersion++;
     this.#shapeVersion++;
+    this.#spreadVersion++;
     // Spread counters count by constraints that may have changed with the default selector.
     for (const id of this.#domainCounters.keys()) if (id.includes('\0spread\0')) this.#domainCounters.delete(id);
   }
@@ -598,7 +602,7 @@ export class PodRelations {
     return { kernel: 'full', prog: put.words(words) };
   }
 
-  /** Per class and #shapeVersion: the spreadCheck counters and which domains any counted node has. */
+  /** Per class and #spreadVersion: the spreadCheck counters and which domains any counted node has. */
   readonly #spreadShape = new WeakMap<
     PodInfo,
     { version: number; counters: DomainCounter[]; present: Uint8Array[]; self: number[] }
@@ -608,7 +612,7 @@ export class PodRelations {
   #spreadCheck(cls: RelClass, constraints: SpreadConstraint[], put: WasmPut): number {
     const pod = cls.info;
     let shape = this.#spreadShape.get(pod);
-    if (!shape || shape.version !== this.#shapeVersion) {
+    if (!shape || shape.version !== this.#spreadVersion) {
       this.#boundCounters();
       const nodes = this.nodes();
       const inc = this.#inclusionOf(pod);
@@ -647,7 +651,7 @@ export class PodRelations {
         return p;
       });
       const self = constraints.map((c) => (matches(c.selector, pod.labels) ? 1 : 0));
-      shape = { version: this.#shapeVersion, counters, present, self };
+      shape = { version: this.#spreadVersion, counters, present, self };
       this.#spreadShape.set(pod, shape);
     }
     const words = [constraints.length];
@@ -683,6 +687,7 @@ export class PodRelations {
     if (this.#domainCounters.size < MAX_DOMAIN_COUNTERS) return;
     this.#domainCounters.clear();
     this.#shapeVersion++;
+    this.#spreadVersion++;
   }
 
   #domainCounter(id: string, key: string, weightOf: (e: PodInfo) => number, eligible?: Uint8Array): DomainCounter {
