@@ -109,13 +109,12 @@ export const priorityclasses: ResourceDef = {
   },
 };
 
-/** The global default class other than `except`, if any (the oldest wins when a race left two). */
+/** The global default class other than `except`, if any: the lowest value wins when a race left two (upstream). */
 function defaultClass(ctx: StrategyContext, except?: string): Obj | undefined {
-  const all = (ctx.objects?.list('priorityclasses') ?? []).filter(
-    (c) => c.globalDefault === true && c.metadata?.name !== except && !c.metadata?.deletionTimestamp,
-  );
-  all.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
-  return all[0];
+  let best: Obj | undefined;
+  for (const c of ctx.objects?.list('priorityclasses') ?? [])
+    if (c.globalDefault === true && c.metadata?.name !== except && (!best || c.value < best.value)) best = c;
+  return best;
 }
 
 /**
