@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createClient } from '../client/create.js';
-import { LeaderElector } from '../scheduler/daemon/leader.js';
+import { LeaderElector } from '../client/leader.js';
 import { controllerTable, startControllers, type RunningControllers } from './index.js';
 
 const usage = `usage: skiff controller-manager [--kubeconfig FILE] [--controllers NAME,...|*,-NAME]

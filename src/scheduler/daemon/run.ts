@@ -6,7 +6,7 @@ import type { Client } from '../../client/types.js';
 import { resolveProfile } from '../profile.js';
 import { defaultLeaderElection, type SchedulerConfig } from './config.js';
 import { SchedulerDaemon } from './daemon.js';
-import { LeaderElector } from './leader.js';
+import { LeaderElector } from '../../client/leader.js';
 
 export interface RunSchedulerOptions {
   client: Client;

@@ -1,8 +1,8 @@
 // Leader election through a coordination.k8s.io/v1 Lease, as client-go's leaderelection: acquire when the lease is
 // free or its holder stopped renewing for leaseDuration (judged by local observation time, not the holder's clock),
 // renew every retryPeriod, and give up leadership when renewing fails for renewDeadline.
-import { isStatusError } from '../../api/status.js';
-import type { Client, ResourceAddress } from '../../client/types.js';
+import { isStatusError } from '../api/status.js';
+import type { Client, ResourceAddress } from './types.js';
 
 const leases = (namespace: string): ResourceAddress => ({
   group: 'coordination.k8s.io',

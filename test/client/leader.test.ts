@@ -1,7 +1,7 @@
 // Lease leader election: one holder at a time, takeover only after the lease goes unrenewed for its duration.
 import t from 'tap';
-import { LeaderElector } from '../../../src/scheduler/daemon/leader.js';
-import { FakeCluster } from './fixtures/fake-cluster.js';
+import { LeaderElector } from '../../src/client/leader.js';
+import { FakeCluster } from '../scheduler/daemon/fixtures/fake-cluster.js';
 
 const leases = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-system' };
 
