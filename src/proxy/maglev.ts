@@ -5,6 +5,8 @@
 // so every node computes the same table for the same set. Weights: an endpoint earns `weight` credits per
 // turn and claims one slot per `maxWeight` credits (the turn-skipping idea Cilium's Maglev uses).
 
+import { fmix32, fnv1a32 } from '../lib/hash.js';
+
 /** One endpoint in a table: a stable name (e.g. "10.1.2.3:8080") and a relative weight (default 1). */
 export interface MaglevEndpoint {
   name: string;
@@ -19,21 +21,9 @@ export interface MaglevInput {
   weights: Int32Array;
 }
 
-const encoder = new TextEncoder();
-
 /** FNV-1a over the UTF-8 bytes with a seeded basis, finished with murmur3's fmix32 for avalanche in the low bits. */
 export function hashName(name: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (const byte of encoder.encode(name)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(fnv1a32(name, 0x811c9dc5 ^ seed));
 }
 
 // Two independent hash seeds for offset and skip; fixed so every node agrees.

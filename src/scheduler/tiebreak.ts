@@ -8,28 +8,9 @@
 // Among the nodes with the highest total score the one with the highest key wins; if two keys are equal the node
 // whose name sorts first (UTF-16 code unit order, i.e. JS `<`) wins. All arithmetic is unsigned 32-bit.
 
-const encoder = new TextEncoder();
+import { fmix32, fnv1a32 } from '../lib/hash.js';
 
-/** FNV-1a, 32-bit, over the UTF-8 bytes of the string. */
-export function fnv1a32(text: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of encoder.encode(text)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** MurmurHash3's 32-bit finaliser: a cheap full-avalanche mix. */
-export function fmix32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export { fmix32, fnv1a32 };
 
 /** The per-pod part of the key: depends only on the seed and the pod. */
 export function podTieSalt(seed: number, podHash: number): number {
