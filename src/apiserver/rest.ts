@@ -193,6 +193,12 @@ export function selectorMatches(def: ResourceDef, sel: Selectors, obj: Obj): boo
   return true;
 }
 
+/** selectorMatches for a watch cache entry, with the entry's field values computed once and kept. */
+export function entryMatches(def: ResourceDef, sel: Selectors, e: CacheEntry): boolean {
+  if (sel.labels.length && !matches(sel.labels, e.obj.metadata?.labels)) return false;
+  return !sel.fields.length || fieldsMatch(sel.fields, e.fieldsOf(def.fields));
+}
+
 /** Checks that the body's apiVersion/kind belong to the URL's resource. */
 function checkTypeMeta(def: ResourceDef, obj: Obj, kind = def.kind, apiVersion = apiVersionOf(def)): void {
   if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion)
@@ -346,7 +352,7 @@ export class RestHandlers {
       listRv = cache.revision;
       const all = cache.entries(def.storage, def.namespaced ? namespace || undefined : undefined);
       const everything = sel.labels.length === 0 && sel.fields.length === 0;
-      const picked = everything ? all : all.filter((e) => selectorMatches(def, sel, e.obj));
+      const picked = everything ? all : all.filter((e) => entryMatches(def, sel, e));
       if (!limit || picked.length <= limit) {
         picked.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         entries = def.fromStorage ? picked.map((e) => ({ obj: e.obj, json: entryJson(def, e) })) : picked;
@@ -528,6 +534,8 @@ export class RestHandlers {
       try {
         const key = storeKey(def.storage, def.namespaced ? stored.metadata.namespace : undefined, name);
         const kv = await this.time('create', def, () => this.ctx.store.create(key, value));
+        // `stored` is not touched after this point: the watch cache may keep it instead of parsing `value`.
+        this.ctx.cache.handover(key, kv.modRevision, stored);
         return kvJson(def, kv);
       } catch (e) {
         def.release?.(stored, undefined, ctx);
@@ -706,6 +714,9 @@ export class RestHandlers {
     }
     try {
       const out = await this.time('update', def, () => this.ctx.store.update(key, value, kv.modRevision));
+      // `obj` is not changed after this point: the watch cache may keep it instead of parsing `value`. Not when
+      // admission ran after encoding (it could have touched `obj` after `value` was made).
+      if (!def.admit || opts.sub) this.ctx.cache.handover(key, out.modRevision, obj);
       if (def.admit && !opts.sub) def.release?.(old, obj, ctx);
       if (def.storage === 'namespaces' && m.deletionTimestamp) this.ctx.onNamespaceTerminating?.(name);
       return kvJson(def, out);
@@ -1161,31 +1172,53 @@ export class RestHandlers {
     const key = storeKey(def.storage, namespace, name);
     const bindRef = { group: '', resource: 'pods/binding', name };
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const kv = await this.ctx.store.get(key);
-      if (!kv) throw notFound(ref(def, name));
-      const pod = decodeStored(kv.value, kv.modRevision);
-      if (b.metadata?.uid && b.metadata.uid !== pod.metadata.uid)
-        throw conflict(
-          bindRef,
-          `Precondition failed: UID in precondition: ${b.metadata.uid}, UID in object meta: ${pod.metadata.uid}`,
-        );
-      if (pod.metadata.deletionTimestamp)
-        throw conflict(bindRef, `pod ${name} is being deleted, cannot be assigned to a host`);
-      if (pod.spec?.nodeName) throw conflict(bindRef, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
-      pod.spec.nodeName = target;
+      // First try the watch cache's copy: the write below is a compare-and-swap on its revision, so a stale copy
+      // only costs a retry. Anything that would fail the request is confirmed against the store first.
+      const cached = attempt === 0 ? this.ctx.cache.get(def.storage, key) : undefined;
+      let cur: Obj;
+      let rev: number;
+      if (cached) {
+        cur = cached.obj;
+        rev = cached.rv;
+      } else {
+        const kv = await this.ctx.store.get(key);
+        if (!kv) throw notFound(ref(def, name));
+        cur = decodeStored(kv.value, kv.modRevision);
+        rev = kv.modRevision;
+      }
+      const refuse = (message: string) => {
+        if (cached) return true;
+        throw conflict(bindRef, message);
+      };
+      if (b.metadata?.uid && b.metadata.uid !== cur.metadata.uid) {
+        if (
+          refuse(`Precondition failed: UID in precondition: ${b.metadata.uid}, UID in object meta: ${cur.metadata.uid}`)
+        )
+          continue;
+      }
+      if (cur.metadata.deletionTimestamp) {
+        if (refuse(`pod ${name} is being deleted, cannot be assigned to a host`)) continue;
+      }
+      if (cur.spec?.nodeName) {
+        if (refuse(`pod ${name} is already assigned to node "${cur.spec.nodeName}"`)) continue;
+      }
+      // A new object sharing the untouched parts: the cached one must not change.
+      const metadata: Obj = { ...cur.metadata };
       if (isObject(b.metadata?.annotations))
-        pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), ...b.metadata.annotations };
-      pod.status ??= {};
-      const conds: Obj[] = (pod.status.conditions ?? []).filter((c: Obj) => c.type !== 'PodScheduled');
+        metadata.annotations = { ...(metadata.annotations ?? {}), ...b.metadata.annotations };
+      const status: Obj = { ...(cur.status ?? {}) };
+      const conds: Obj[] = (status.conditions ?? []).filter((c: Obj) => c.type !== 'PodScheduled');
       conds.push({
         type: 'PodScheduled',
         status: 'True',
         lastProbeTime: null,
         lastTransitionTime: rfc3339(new Date()),
       });
-      pod.status.conditions = conds;
+      status.conditions = conds;
+      const pod: Obj = { ...cur, metadata, spec: { ...cur.spec, nodeName: target }, status };
       try {
-        await this.ctx.store.update(key, encodeForStore(pod), kv.modRevision);
+        const out = await this.ctx.store.update(key, encodeForStore(pod), rev);
+        this.ctx.cache.handover(key, out.modRevision, pod);
         return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } };
       } catch (e) {
         if (e instanceof StoreError && e.code === 'Conflict') continue;

@@ -2,7 +2,7 @@
 // ADDED), bookmarks, timeouts, Table rows for kubectl, and 410 Expired as an ERROR event when history is gone.
 import type { ServerResponse } from 'node:http';
 import { expired, tooLargeResourceVersion, type Status } from '../api/status.js';
-import { parseSelectors, selectorMatches } from './rest.js';
+import { entryMatches, parseSelectors } from './rest.js';
 import { boolParam, intParam, rvParam, wantsTable, type Query } from './request.js';
 import { buildTable } from './tables.js';
 import { apiVersionOf, type Obj, type ResourceDef } from './types.js';
@@ -74,7 +74,7 @@ export async function serveWatch(
   const labels = { group: def.group, version: def.version, resource: def.resource };
   const everything = sel.labels.length === 0 && sel.fields.length === 0;
   const passes = (e: CacheEntry | undefined) =>
-    !!e && (!ns || e.namespace === ns) && (everything || selectorMatches(def, sel, e.obj));
+    !!e && (!ns || e.namespace === ns) && (everything || entryMatches(def, sel, e));
   const plain = !asTable && !def.fromStorage;
   let headersSent = false;
 
@@ -205,13 +205,19 @@ export async function serveWatch(
       });
       return { onSent: countSent, close: unsubscribe };
     };
-    group = everythingHere
-      ? fanout.group(`${def.group}/${def.version}/${def.resource}/${ns ?? ''}`, subscribe)
+    // Plain watchers send the same bytes when they ask for the same thing: same resource, namespace and selectors
+    // (as written; equal selectors spelled differently just get groups of their own).
+    group = plain
+      ? fanout.group(
+          `${def.group}/${def.version}/${def.resource}/${ns ?? ''}` +
+            (everything ? '' : `?l=${q.get('labelSelector') ?? ''}&f=${q.get('fieldSelector') ?? ''}`),
+          subscribe,
+        )
       : fanout.solo(subscribe);
     group.join(sink);
 
     if (sendInitial) {
-      const entries = cache.entries(def.storage, ns).filter((e) => everything || selectorMatches(def, sel, e.obj));
+      const entries = cache.entries(def.storage, ns).filter((e) => everything || entryMatches(def, sel, e));
       entries.sort((a, b) => a.rv - b.rv);
       // Written in pieces of about 1 MiB so a large replay does not build one huge buffer.
       let parts: Buffer[] = [];

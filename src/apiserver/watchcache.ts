@@ -12,6 +12,9 @@ export class CacheEntry {
   private parsed: Obj | undefined;
   private text: string | undefined;
   private utf8: Buffer | undefined;
+  /** Selectable field values, computed once per entry by `fieldsOf` (and for which resource's field function). */
+  private fieldValues: Record<string, string> | undefined;
+  private fieldsFn: ((obj: Obj) => Record<string, string>) | undefined;
   constructor(
     readonly key: string,
     readonly storage: string,
@@ -41,6 +44,31 @@ export class CacheEntry {
   /** Parsed object (metadata.resourceVersion set). Shared: never mutate. */
   get obj(): Obj {
     return (this.parsed ??= JSON.parse(this.json) as Obj);
+  }
+
+  /** Takes the parsed form from the writer instead of parsing the JSON again (see WatchCache.handover). */
+  adopt(obj: Obj): void {
+    if (this.parsed) return;
+    // Shallow copies of the top level and metadata carry this entry's resourceVersion; nested parts are shared.
+    const metadata: Obj = { ...(obj.metadata ?? {}), resourceVersion: String(this.rv) };
+    delete metadata.selfLink; // never stored
+    this.parsed = { ...obj, metadata };
+  }
+
+  /**
+   * The object's selectable field values (metadata.name, metadata.namespace and the resource's own), computed
+   * once: every selector-filtered watcher and list of this entry evaluates against the same map.
+   */
+  fieldsOf(extra: ((obj: Obj) => Record<string, string>) | undefined): Record<string, string> {
+    if (this.fieldValues && this.fieldsFn === extra) return this.fieldValues;
+    const o = this.obj;
+    const f: Record<string, string> = {
+      'metadata.name': o.metadata?.name ?? '',
+      'metadata.namespace': o.metadata?.namespace ?? '',
+    };
+    if (extra) Object.assign(f, extra(o));
+    this.fieldsFn = extra;
+    return (this.fieldValues = f);
   }
 }
 
@@ -84,6 +112,8 @@ export class WatchCache {
   private closed = false;
   private readonly historySize: number;
   private readonly preload: number;
+  /** Objects handed over by writers whose store event has not arrived yet, by key (see handover). */
+  private readonly handed = new Map<string, { rv: number; obj: Obj }>();
 
   constructor(
     private readonly store: Store,
@@ -193,12 +223,42 @@ export class WatchCache {
     return b;
   }
 
+  /**
+   * A writer's parsed copy of what it stored at `rv` under `key`, so the cache need not parse the JSON again. The
+   * writer must not mutate `obj` (or anything inside it) afterwards: the cache keeps the nested parts.
+   */
+  handover(key: string, rv: number, obj: Obj): void {
+    const k = parseKey(key);
+    if (!k) return;
+    const cur = this.objects.get(k.storage)?.get(key);
+    if (cur) {
+      if (cur.rv === rv) cur.adopt(obj);
+      if (cur.rv >= rv) return;
+    }
+    // The event is still on its way. Bounded: writes whose event never comes (superseded) must not pile up.
+    if (this.handed.size >= 10_000) this.handed.clear();
+    this.handed.set(key, { rv, obj });
+  }
+
   private apply(evs: WatchEvent[], listRev: number): void {
     const byStorage = new Map<string, CacheEvent[]>();
     for (const ev of evs) {
       const entry = this.entryFrom(ev.kv.key, ev.kv.value, ev.type === 'delete' ? ev.revision : ev.kv.modRevision);
       if (!entry) continue;
-      const prev = ev.prevKv ? this.entryFrom(ev.prevKv.key, ev.prevKv.value, ev.prevKv.modRevision) : undefined;
+      if (this.handed.size) {
+        const h = this.handed.get(entry.key);
+        if (h && h.rv <= entry.rv) {
+          this.handed.delete(entry.key);
+          if (h.rv === entry.rv && ev.type !== 'delete') entry.adopt(h.obj);
+        }
+      }
+      // The entry being replaced is usually the cached one (same revision): reuse it with what it already parsed.
+      const cur = ev.prevKv && ev.revision > listRev ? this.objects.get(entry.storage)?.get(entry.key) : undefined;
+      const prev = ev.prevKv
+        ? cur && cur.rv === ev.prevKv.modRevision
+          ? cur
+          : this.entryFrom(ev.prevKv.key, ev.prevKv.value, ev.prevKv.modRevision)
+        : undefined;
       const type = ev.type === 'delete' ? 'DELETED' : prev ? 'MODIFIED' : 'ADDED';
       const cev: CacheEvent = { type, revision: ev.revision, entry, prev };
       this.history.push(cev);
