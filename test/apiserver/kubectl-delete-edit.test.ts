@@ -2,15 +2,9 @@
 // on a hand-made Deployment → ReplicaSet → Pod chain, `delete ns`, `edit` with a scripted EDITOR (valid and invalid
 // edits), and graceful pod deletion with and without a node.
 import t from 'tap';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const main = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSkiffUp } from '../lib/skiff-up.js';
 
 const template = (app: string) => ({
   metadata: { labels: { app } },
@@ -18,64 +12,13 @@ const template = (app: string) => ({
 });
 
 t.test('kubectl delete cascades and edit against skiff up', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-kubectl-gc-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', '--data', dir, '--port', '0', '--nodes', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line: ${out}${stderr}`)), 60_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`skiff up exited ${code}: ${stderr}`)));
-  });
-
-  const base = ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache')];
-  const k = async (args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<string> => {
-    const p = run('kubectl', [...base, ...args], { timeout: 60_000, env: { ...process.env, ...(opts.env ?? {}) } });
-    p.child.stdin!.end(opts.input ?? '');
-    try {
-      return (await p).stdout;
-    } catch (e) {
-      const err = e as { stdout?: string; stderr?: string };
-      throw new Error(`kubectl ${args.join(' ')} failed: ${err.stderr ?? ''}${err.stdout ?? ''}\nskiff: ${stderr}`);
-    }
-  };
-  /** Runs kubectl expecting failure; returns stdout + stderr. */
-  const kFail = async (args: string[], opts: { env?: Record<string, string> } = {}): Promise<string> => {
-    const p = run('kubectl', [...base, ...args], { timeout: 60_000, env: { ...process.env, ...(opts.env ?? {}) } });
-    p.child.stdin!.end('');
-    try {
-      await p;
-    } catch (e) {
-      const err = e as { stdout?: string; stderr?: string };
-      return `${err.stdout ?? ''}${err.stderr ?? ''}`;
-    }
-    throw new Error(`kubectl ${args.join(' ')} unexpectedly succeeded`);
-  };
+  const up = await startSkiffUp(t, 'skiff-kubectl-gc-', ['--nodes', '0']);
+  const { dir, until } = up;
+  const k = up.kubectl;
+  const kFail = up.kubectlFails;
   const apply = (obj: unknown) => k(['apply', '-f', '-'], { input: JSON.stringify(obj) });
   const jp = (args: string[], path: string) => k([...args, '-o', `jsonpath={${path}}`]);
   const names = async (what: string, ns: string) => (await k(['get', what, '-n', ns, '-o', 'name'])).trim();
-  // Polls until the condition holds (bounded: 60 s).
-  const until = async (what: string, cond: () => Promise<boolean>) => {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (await cond()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; skiff stderr:\n${stderr}`);
-  };
 
   /** Deployment → ReplicaSet → two Pods in `ns`, linked by hand with the real uids (no deployment controller). */
   const chain = async (ns: string, name: string) => {
@@ -319,7 +262,6 @@ t.test('kubectl delete cascades and edit against skiff up', async (t) => {
     t.match(await names('ns', 'gc'), /namespace\/gc/, 'other namespaces stay');
   });
 
-  child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const code = await up.stop();
   t.equal(code, 0, 'skiff up stops cleanly with the controllers running');
 });

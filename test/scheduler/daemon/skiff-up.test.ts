@@ -4,15 +4,7 @@
 // Nodes are plain API objects (no node agents in this build), so the test plays the kubelet's one part that
 // preemption needs: it confirms the termination of pods that were deleted gracefully.
 import t from 'tap';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const main = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'cli', 'main.ts');
+import { startSkiffUp } from '../../lib/skiff-up.js';
 
 function nodeYaml(name: string, cpu: string, labels: Record<string, string> = {}): string {
   const res = { cpu, memory: '8Gi', pods: '110' };
@@ -42,52 +34,11 @@ function podYaml(
 }
 
 t.test('skiff up schedules what kubectl creates', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-up-scheduler-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', '--data', dir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line: ${out}${stderr}`)), 60_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`skiff up exited ${code}: ${stderr}`)));
-  });
-
-  const base = ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache')];
-  const k = async (args: string[], input?: string): Promise<string> => {
-    const p = run('kubectl', [...base, ...args], { timeout: 60_000 });
-    if (input !== undefined) {
-      p.child.stdin!.end(input);
-    }
-    try {
-      return (await p).stdout;
-    } catch (e) {
-      const err = e as { stdout?: string; stderr?: string };
-      throw new Error(`kubectl ${args.join(' ')} failed: ${err.stderr ?? ''}${err.stdout ?? ''}`);
-    }
-  };
+  const up = await startSkiffUp(t, 'skiff-up-scheduler-');
+  const { until } = up;
+  const k = (args: string[], input?: string) => up.kubectl(args, { input });
   const create = (obj: string) => k(['create', '-f', '-'], obj);
   const field = (pod: string, path: string) => k(['get', 'pod', pod, '-o', `jsonpath={${path}}`]);
-  // Polls kubectl (bounded: 240 tries, 250 ms apart) until the condition holds.
-  const until = async (what: string, cond: () => Promise<boolean>) => {
-    for (let i = 0; i < 240; i++) {
-      if (await cond()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; skiff stderr:\n${stderr}`);
-  };
 
   await t.test('pods created by kubectl are bound', async (t) => {
     await create(nodeYaml('n1', '2'));
@@ -157,7 +108,6 @@ t.test('skiff up schedules what kubectl creates', async (t) => {
     t.match(await k(['describe', 'pod', 'vip']), /Successfully assigned default\/vip to p1/);
   });
 
-  child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const code = await up.stop();
   t.equal(code, 0, 'skiff up stops cleanly with the scheduler running');
 });
