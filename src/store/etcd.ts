@@ -23,6 +23,13 @@ import {
   type WatchHandlers,
 } from './types.js';
 
+/** The compare of an update or delete: the key exists, or (with a precondition) its last write was at `revision`. */
+function existsOrAt(key: Buffer, revision: number | undefined): ICompare {
+  return revision === undefined
+    ? { key, target: CREATE, result: 'Greater', create_revision: 0 }
+    : { key, target: MOD, result: 'Equal', mod_revision: revision };
+}
+
 export interface EtcdStoreOptions {
   /** Client URLs, e.g. ['http://127.0.0.1:2379']. */
   endpoints: string[];
@@ -222,10 +229,7 @@ export class EtcdStore implements Store {
   async update(key: string, value: string, expectedRevision?: number): Promise<KeyValue> {
     assertWritable(key, value);
     const k = bytes(key);
-    const guard: ICompare =
-      expectedRevision === undefined
-        ? { key: k, target: CREATE, result: 'Greater' as const, create_revision: 0 }
-        : { key: k, target: MOD, result: 'Equal' as const, mod_revision: expectedRevision };
+    const guard = existsOrAt(k, expectedRevision);
     const res = await this.call(() =>
       this.client.kv.txn({
         compare: [guard],
@@ -241,10 +245,7 @@ export class EtcdStore implements Store {
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
     assertWritable(key);
     const k = bytes(key);
-    const guard: ICompare =
-      expectedRevision === undefined
-        ? { key: k, target: CREATE, result: 'Greater' as const, create_revision: 0 }
-        : { key: k, target: MOD, result: 'Equal' as const, mod_revision: expectedRevision };
+    const guard = existsOrAt(k, expectedRevision);
     const res = await this.call(() =>
       this.client.kv.txn({
         compare: [guard],
