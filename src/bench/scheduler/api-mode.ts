@@ -14,6 +14,7 @@ import { runScheduler } from '../../scheduler/daemon/run.js';
 import { resolveProfile } from '../../scheduler/profile.js';
 import type { Pod } from '../../scheduler/types.js';
 import { workloadNode, workloads, type PodGroup } from './workloads.js';
+import type { SchedulerBenchResult } from '../scheduler.js';
 
 export interface ApiModeOptions {
   workload: string;
@@ -27,20 +28,8 @@ export interface ApiModeOptions {
   progress?: (phase: string, done: number, total: number) => void;
 }
 
-export interface ApiModeResult {
-  workload: string;
-  nodes: number;
-  pods: number;
-  engine: 'wasm' | 'ts';
-  mode: 'api';
-  podsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  scheduled: number;
-  unschedulable: number;
-  peakRssMB: number;
-  [extra: string]: unknown;
-}
+/** The embedded bench's result shape, measured through the API server. */
+export type ApiModeResult = SchedulerBenchResult & { mode: 'api' };
 
 const core = (resource: string, namespace?: string): ResourceAddress => ({
   group: '',
