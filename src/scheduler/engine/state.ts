@@ -73,6 +73,25 @@ interface ClassState {
   hasDefaultSelector: boolean;
   /** Raw static scores beyond the histograms: scanned per pod instead of indexed. */
   histOverflow: boolean;
+  /** The pod fields the static plugins read (see staticKey): classes with equal keys share static arrays. */
+  staticKey: string;
+}
+
+/**
+ * Everything NodeUnschedulable, NodeName, TaintToleration, NodeAffinity and ImageLocality read from a pod. Two classes
+ * with the same key (they may differ in namespace, labels, requests or pod (anti-)affinity) get the same static
+ * filter codes and raw scores, so a new class copies them from one computed in the same node epoch.
+ */
+function staticKey(pod: Pod): string {
+  const spec = pod.spec;
+  const images = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.image ?? '');
+  return JSON.stringify([
+    spec?.nodeName || '',
+    spec?.tolerations ?? [],
+    spec?.nodeSelector ?? {},
+    spec?.affinity?.nodeAffinity ?? null,
+    images,
+  ]);
 }
 
 export class EngineState {
@@ -329,6 +348,7 @@ export class EngineState {
       defaultSelectorEpoch: 0,
       hasDefaultSelector: false,
       histOverflow: false,
+      staticKey: staticKey(info.pod),
     });
     this.#relations.defineClass(this.#classes.get(flat.id)!);
   }
@@ -579,6 +599,9 @@ export class EngineState {
     return { pod: cls.info, snapshot: this.#snapshot, profile: this.#profile };
   }
 
+  /** staticKey → the class that last computed static arrays for it (a donor while its epoch is current). */
+  readonly #staticDonor = new Map<string, ClassState>();
+
   /** Recomputes the class's static per-node arrays when nodes (or workloads) changed since it last did. */
   #refreshStatic(cls: ClassState, h: Header): void {
     if (cls.epoch === this.#epoch) return;
@@ -586,6 +609,22 @@ export class EngineState {
     const v = this.wasm.views;
     const ptr = h.ptr;
     const arr = (off: number) => v.i32[(ptr + off) / 4]! / 4;
+    const donor = this.#staticDonor.get(cls.staticKey);
+    if (donor && donor !== cls && donor.header && donor.epoch === this.#epoch) {
+      // Same static inputs, same node epoch: copy instead of running the plugins over every node again.
+      const from = donor.header.ptr;
+      v.i32[(ptr + C.AFF_ON) / 4] = v.i32[(from + C.AFF_ON) / 4]!;
+      for (const off of [C.STATIC, C.TAINT_RAW, C.AFF_RAW, C.IMG]) {
+        const src = v.i32[(from + off) / 4]! / 4;
+        v.i32.copyWithin(arr(off), src, src + this.#nCap);
+      }
+      cls.reject = donor.reject;
+      cls.filterStates = donor.filterStates;
+      cls.absentReason = donor.absentReason;
+      this.#finishRefresh(cls, h, donor.histOverflow);
+      return;
+    }
+    this.#staticDonor.set(cls.staticKey, cls);
     const ctx = this.#ctx(cls);
     // PreFilter of the static plugins: a rejection or a narrowed node set.
     cls.reject = undefined;
@@ -645,6 +684,11 @@ export class EngineState {
       v.i32[ar + n] = a;
       v.i32[img + n] = imgState === Skip ? 0 : scorePlugins.ImageLocality.score(ctx, imgState, node);
     }
+    this.#finishRefresh(cls, h, tooBig);
+  }
+
+  /** The part of a static refresh that is the class's own (ports, index state, default spread selector). */
+  #finishRefresh(cls: ClassState, h: Header, tooBig: boolean): void {
     this.#refreshPorts(cls, h, undefined);
     cls.epoch = this.#epoch;
     cls.indexed = false;
