@@ -1,4 +1,4 @@
-// Desired service-port states for native tests that drive a data plane directly (no tracker).
+// Desired service-port states for tests that drive a data plane directly (no tracker): unit tests and native ones.
 import type { EndpointState, ServicePortState } from '../../src/proxy/types.js';
 
 /** A ready endpoint (port 8080 unless given) on another node unless `extra` says otherwise. */

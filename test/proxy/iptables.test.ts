@@ -3,36 +3,11 @@ import t from 'tap';
 import { IptablesDataPlane } from '../../src/proxy/iptables/dataplane.js';
 import { chainName } from '../../src/proxy/iptables/rules.js';
 import type { EndpointState, ServicePortState } from '../../src/proxy/types.js';
+import { endpointState, servicePortState } from '../../native-test/lib/states.js';
 
-const ep = (ip: string): EndpointState => ({
-  ip,
-  port: 8080,
-  ready: true,
-  serving: true,
-  terminating: false,
-  local: false,
-});
-function port(name: string, ip: string, eps: EndpointState[], extra: Partial<ServicePortState> = {}): ServicePortState {
-  return {
-    key: `ns/${name}:http/tcp`,
-    namespace: 'ns',
-    name,
-    portName: 'http',
-    protocol: 'tcp',
-    port: 80,
-    clusterIPs: [ip],
-    externalIPs: [],
-    loadBalancerIPs: [],
-    internalPolicyLocal: false,
-    externalPolicyLocal: false,
-    clusterEndpoints: eps,
-    externalEndpoints: eps,
-    clusterNoEndpoints: 'reject',
-    externalNoEndpoints: 'reject',
-    allEndpoints: eps,
-    ...extra,
-  };
-}
+const ep = (ip: string): EndpointState => endpointState(ip);
+const port = (name: string, ip: string, eps: EndpointState[], extra: Partial<ServicePortState> = {}) =>
+  servicePortState(name, ip, eps, { externalEndpoints: eps, ...extra });
 
 t.test('only chains whose rules changed are rewritten; stale ones are deleted', async (t) => {
   const calls: string[][] = [];

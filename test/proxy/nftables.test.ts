@@ -6,7 +6,8 @@ import { FakeBackend, type NftBackend } from '../../src/proxy/nftables/backend.j
 import { NftablesDataPlane } from '../../src/proxy/nftables/dataplane.js';
 import { TableBuilder } from '../../src/proxy/lb/tables.js';
 import { staleFlowFilters } from '../../src/proxy/conntrack.js';
-import type { EndpointState, ServicePortState } from '../../src/proxy/types.js';
+import type { EndpointState } from '../../src/proxy/types.js';
+import { endpointState, servicePortState } from '../../native-test/lib/states.js';
 
 t.test('a transaction renders nft -f text, grouping element runs', async (t) => {
   const tx = new Transaction('ip', 'skiff');
@@ -116,36 +117,8 @@ t.test('the fake applies all or nothing and refuses what the kernel refuses', as
 
 // ---- the data plane against the fake ----
 
-function endpoint(ip: string, port = 8080, extra: Partial<EndpointState> = {}): EndpointState {
-  return { ip, port, ready: true, serving: true, terminating: false, local: false, nodeName: 'other', ...extra };
-}
-
-function port(
-  name: string,
-  clusterIP: string,
-  endpoints: EndpointState[],
-  extra: Partial<ServicePortState> = {},
-): ServicePortState {
-  return {
-    key: `ns/${name}:http/tcp`,
-    namespace: 'ns',
-    name,
-    portName: 'http',
-    protocol: 'tcp',
-    port: 80,
-    clusterIPs: [clusterIP],
-    externalIPs: [],
-    loadBalancerIPs: [],
-    internalPolicyLocal: false,
-    externalPolicyLocal: false,
-    clusterEndpoints: endpoints,
-    externalEndpoints: [],
-    clusterNoEndpoints: 'reject',
-    externalNoEndpoints: 'reject',
-    allEndpoints: endpoints,
-    ...extra,
-  };
-}
+const endpoint = endpointState;
+const port = servicePortState;
 
 /**
  * Follows a new connection through the fake's maps the way the kernel would: the VIP's verdict, then the dispatch
