@@ -8,15 +8,7 @@ import { watchEvents } from './watch.js';
 
 export type ClientConfig =
   | { kubeconfig?: string; context?: string; userAgent?: string }
-  | {
-      server: string;
-      token?: string;
-      ca?: string | Buffer;
-      cert?: string | Buffer;
-      key?: string | Buffer;
-      insecureSkipTlsVerify?: boolean;
-      userAgent?: string;
-    }
+  | (Omit<ConnectionConfig, 'namespace'> & { userAgent?: string })
   | { inject: Injectable; token?: string; userAgent?: string };
 
 const patchTypes: Record<PatchType, string> = {

@@ -123,17 +123,16 @@ function stringHeaders(h: Record<string, string | string[] | number | undefined>
 export function injectTransport(app: Injectable, token?: string): Transport {
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   // Loopback-looking peer so servers that trust local callers treat us like a local client.
-  const base = { remoteAddress: '127.0.0.1' };
+  const options = (req: TransportRequest) => ({
+    remoteAddress: '127.0.0.1',
+    method: req.method,
+    url: req.path,
+    headers: { ...auth, ...req.headers },
+    payload: req.body,
+  });
   return {
     async request(req) {
-      const res = await app.inject({
-        ...base,
-        method: req.method,
-        url: req.path,
-        headers: { ...auth, ...req.headers },
-        payload: req.body,
-        signal: req.signal,
-      });
+      const res = await app.inject({ ...options(req), signal: req.signal });
       return {
         statusCode: res.statusCode,
         headers: stringHeaders(res.headers),
@@ -141,14 +140,7 @@ export function injectTransport(app: Injectable, token?: string): Transport {
       };
     },
     async stream(req) {
-      const res = await app.inject({
-        ...base,
-        method: req.method,
-        url: req.path,
-        headers: { ...auth, ...req.headers },
-        payload: req.body,
-        payloadAsStream: true,
-      });
+      const res = await app.inject({ ...options(req), payloadAsStream: true });
       const body = res.stream();
       let closed = false;
       const close = () => {
