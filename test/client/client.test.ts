@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, createInformer, resources, type Client, type WatchEvent } from '../../src/client/index.js';
 import { StatusError } from '../../src/api/status.js';
-import { startFakeServer, type FakeServer } from './fake-server.js';
+import { startFakeServer, type FakeServer } from './fixtures/fake-server.js';
 
 const token = 'tok-123';
 const pods = resources.pods('default');
