@@ -388,9 +388,16 @@ export class RestHandlers {
         let i = 0;
         for (; i < page.items.length; i++) {
           const kv = page.items[i]!;
-          const obj = decodeStored(kv.value, kv.modRevision);
-          if (!selectorMatches(def, sel, obj)) continue;
-          entries.push({ obj, json: def.fromStorage ? '' : injectRv(kv.value, kv.modRevision) });
+          // The cache's entry at the same revision is the same object, with its parse and field values kept.
+          const hit = def.fromStorage ? undefined : this.ctx.cache.get(def.storage, kv.key);
+          if (hit && hit.rv === kv.modRevision) {
+            if (!entryMatches(def, sel, hit)) continue;
+            entries.push(hit);
+          } else {
+            const obj = decodeStored(kv.value, kv.modRevision);
+            if (!selectorMatches(def, sel, obj)) continue;
+            entries.push({ obj, json: def.fromStorage ? '' : injectRv(kv.value, kv.modRevision) });
+          }
           if (limit && entries.length >= limit) {
             i++;
             break;

@@ -94,23 +94,32 @@ export async function serveWatch(
   const line = (type: string, e: CacheEntry): string =>
     plain ? `{"type":"${type}","object":${e.json}}\n` : `{"type":"${type}","object":${encodeObject(e.obj)}}\n`;
 
-  /** The line this watcher sends for a cache event, or '' when it does not concern it. */
-  const convert = (ev: CacheEvent): string => {
+  /**
+   * What this watcher sends for a cache event: an event type with the entry to send as is, a line of its own (an
+   * object leaving the selection: its old version at the event's revision), or '' when the event does not concern it.
+   */
+  const pick = (ev: CacheEvent): [CacheEvent['type'], CacheEntry] | string => {
     const now = passes(ev.entry);
     switch (ev.type) {
       case 'ADDED':
-        return now ? line('ADDED', ev.entry) : '';
+        return now ? ['ADDED', ev.entry] : '';
       case 'DELETED':
-        return now ? line('DELETED', ev.entry) : '';
+        return now ? ['DELETED', ev.entry] : '';
       default: {
         const before = passes(ev.prev);
-        if (now && before) return line('MODIFIED', ev.entry);
-        if (now) return line('ADDED', ev.entry);
+        if (now && before) return ['MODIFIED', ev.entry];
+        if (now) return ['ADDED', ev.entry];
         if (before && ev.prev)
           return `{"type":"DELETED","object":${encodeObject(objectWithRv(ev.prev, ev.revision))}}\n`;
         return '';
       }
     }
+  };
+
+  /** The line this watcher sends for a cache event, or '' when it does not concern it. */
+  const convert = (ev: CacheEvent): string => {
+    const p = pick(ev);
+    return typeof p === 'string' ? p : line(p[0], p[1]);
   };
 
   const bookmark = (annotations?: Record<string, string>): string => {
@@ -184,6 +193,29 @@ export async function serveWatch(
               parts.push(pre, body, lineSuffix);
               bytes += pre.length + body.length + lineSuffix.length;
               n++;
+            }
+            g.push(parts, bytes, n);
+            return;
+          }
+          if (plain) {
+            // Selected events still go out as the cached bytes; only objects leaving the selection are encoded.
+            const parts: Buffer[] = [];
+            let bytes = 0;
+            let n = 0;
+            for (const ev of events) {
+              const p = pick(ev);
+              if (p === '') continue;
+              n++;
+              if (typeof p === 'string') {
+                const b = Buffer.from(p, 'utf8');
+                parts.push(b);
+                bytes += b.length;
+                continue;
+              }
+              const pre = linePrefix[p[0]];
+              const body = p[1].bytes;
+              parts.push(pre, body, lineSuffix);
+              bytes += pre.length + body.length + lineSuffix.length;
             }
             g.push(parts, bytes, n);
             return;
