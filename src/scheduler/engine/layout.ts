@@ -97,10 +97,17 @@ export interface SchedulerKernels {
 export class Arena {
   #next: number;
   readonly #base: number;
+  /**
+   * Bytes from here on were never handed out, so they are still zero (Wasm memory starts and grows zeroed, and
+   * nothing but the arena writes above heapBase). alloc() clears only below it: a new class header's large, mostly
+   * unused bucket bitsets then cost neither a fill nor the page faults it would cause.
+   */
+  #clean: number;
 
   constructor(readonly wasm: WasmInstance<SchedulerKernels>) {
     this.#base = align(wasm.exports.heapBase(), 16);
     this.#next = this.#base;
+    this.#clean = this.#base;
   }
 
   /** Zeroed bytes, 16-byte aligned. */
@@ -109,7 +116,8 @@ export class Arena {
     this.#next = align(ptr + Math.max(bytes, 0), 16);
     const have = this.wasm.memory.buffer.byteLength;
     if (this.#next > have) this.wasm.memory.grow(Math.ceil((this.#next - have) / 65536));
-    this.wasm.views.u8.fill(0, ptr, this.#next);
+    if (ptr < this.#clean) this.wasm.views.u8.fill(0, ptr, Math.min(this.#next, this.#clean));
+    if (this.#next > this.#clean) this.#clean = this.#next;
     return ptr;
   }
 
