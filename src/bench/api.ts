@@ -279,10 +279,12 @@ export async function run(argv: string[]): Promise<number> {
       }),
     );
     const createSeconds = (performance.now() - t0) / 1000;
+    let waitTimer: NodeJS.Timeout | undefined;
     const wait = await Promise.race([
       allSeenP.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 60_000)),
+      new Promise<boolean>((r) => (waitTimer = setTimeout(() => r(false), 60_000))),
     ]);
+    clearTimeout(waitTimer); // else the process lingers for the rest of the 60 s after printing its results
     stopping = true;
     for (const w of watches) w.destroy();
     const serverCpuList = child?.pid ? serverCpuSeconds(child.pid) : 0;
