@@ -1,5 +1,5 @@
-// `skiff up`: the all-in-one process. Starts the API server (later issues add the scheduler, controllers and
-// nodes here), writes DIR/kubeconfig, prints a line containing "ready", and shuts down cleanly on SIGTERM.
+// `skiff up`: the all-in-one process. Starts the API server, the scheduler and the controllers (node agents join in
+// a later issue), writes DIR/kubeconfig, prints a line containing "ready", and shuts down cleanly on SIGTERM.
 import { startApiServer } from '../apiserver/server.js';
 import { parseServerFlags, serveUntilSignal } from './apiserver.js';
 import { startInProcessScheduler } from './scheduler.js';
