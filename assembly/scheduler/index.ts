@@ -311,6 +311,53 @@ function fmix32(x: u32): u32 {
   return h;
 }
 
+/** fmix32 on four lanes at once (the vector twin of fmix32 above; small enough for the optimiser to inline). */
+function fmix32x4(x: v128): v128 {
+  let h = v128.xor(x, i32x4.shr_u(x, 16));
+  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = v128.xor(h, i32x4.shr_u(h, 13));
+  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+/** The key mergeLanes chose (0 when it returned -1). */
+let mergedKey: u32 = 0;
+
+/**
+ * Merges lane-wise maxima (keys in maxV, positions in idxV, -1 for a lane that saw no candidate): the position with
+ * the highest key, the lower lane on equal keys; -1 when no lane saw one. Its key is left in mergedKey.
+ */
+function mergeLanes(idxV: v128, maxV: v128): i32 {
+  let best: i32 = -1;
+  let bestKey: u32 = 0;
+  const n0 = i32x4.extract_lane(idxV, 0);
+  const k0 = <u32>i32x4.extract_lane(maxV, 0);
+  if (n0 >= 0) {
+    best = n0;
+    bestKey = k0;
+  }
+  const n1 = i32x4.extract_lane(idxV, 1);
+  const k1 = <u32>i32x4.extract_lane(maxV, 1);
+  if (n1 >= 0 && (best < 0 || k1 > bestKey)) {
+    best = n1;
+    bestKey = k1;
+  }
+  const n2 = i32x4.extract_lane(idxV, 2);
+  const k2 = <u32>i32x4.extract_lane(maxV, 2);
+  if (n2 >= 0 && (best < 0 || k2 > bestKey)) {
+    best = n2;
+    bestKey = k2;
+  }
+  const n3 = i32x4.extract_lane(idxV, 3);
+  const k3 = <u32>i32x4.extract_lane(maxV, 3);
+  if (n3 >= 0 && (best < 0 || k3 > bestKey)) {
+    best = n3;
+    bestKey = k3;
+  }
+  mergedKey = bestKey;
+  return best;
+}
+
 /** Set by the TS side: 1 when two present nodes share a name hash. fmix32 is a bijection, so keys of distinct nodes
  * can tie only then; without duplicates a lane-wise SIMD maximum of the keys is exact. */
 let hashDuplicates: i32 = 1;
@@ -354,8 +401,6 @@ export function bestOfBitset(bits: usize, words: i32, salt: u32): i32 {
   const saltV = i32x4.splat(salt);
   const laneBits = i32x4(1, 2, 4, 8);
   const zero = i32x4.splat(0);
-  const c1 = i32x4.splat(0x85ebca6b);
-  const c2 = i32x4.splat(0xc2b2ae35);
   for (let w = 0; w < words; w++) {
     let word = load<u32>(bits + ((<usize>w) << 2));
     if (word == 0) continue;
@@ -375,12 +420,7 @@ export function bestOfBitset(bits: usize, words: i32, salt: u32): i32 {
       const nib = (word >> ((<u32>j) << 2)) & 0xf;
       if (nib == 0) continue;
       const n0 = (w << 5) + (j << 2);
-      let h = v128.xor(v128.load(hashPtr + ((<usize>n0) << 2)), saltV);
-      h = v128.xor(h, i32x4.shr_u(h, 16));
-      h = i32x4.mul(h, c1);
-      h = v128.xor(h, i32x4.shr_u(h, 13));
-      h = i32x4.mul(h, c2);
-      h = v128.xor(h, i32x4.shr_u(h, 16));
+      const h = fmix32x4(v128.xor(v128.load(hashPtr + ((<usize>n0) << 2)), saltV));
       const member = i32x4.ne(v128.and(i32x4.splat(nib), laneBits), zero);
       const masked = v128.and(h, member);
       if (best >= 0 && !v128.any_true(i32x4.ge_u(masked, i32x4.splat(bestKey)))) continue;
@@ -537,8 +577,6 @@ function bestKeyAtTotal(c: usize, salt: u32, top: i32): i32 {
   const zero = i32x4.splat(0);
   const topV = i32x4.splat(top);
   const saltV = i32x4.splat(salt);
-  const c1 = i32x4.splat(0x85ebca6b);
-  const c2 = i32x4.splat(0xc2b2ae35);
   const four = i32x4.splat(4);
   let cur = i32x4(0, 1, 2, 3);
   let maxV = zero;
@@ -548,42 +586,14 @@ function bestKeyAtTotal(c: usize, salt: u32, top: i32): i32 {
     const feasible = v128.and(i32x4.eq(v128.load(fail + o), zero), i32x4.eq(v128.load(pdStatus + o), zero));
     const member = v128.and(feasible, i32x4.eq(i32x4.add(v128.load(score + o), v128.load(pdScore + o)), topV));
     if (v128.any_true(member)) {
-      let h = v128.xor(v128.load(hashPtr + o), saltV);
-      h = v128.xor(h, i32x4.shr_u(h, 16));
-      h = i32x4.mul(h, c1);
-      h = v128.xor(h, i32x4.shr_u(h, 13));
-      h = i32x4.mul(h, c2);
-      h = v128.xor(h, i32x4.shr_u(h, 16));
+      const h = fmix32x4(v128.xor(v128.load(hashPtr + o), saltV));
       const gt = v128.and(i32x4.gt_u(h, maxV), member);
       maxV = v128.bitselect(h, maxV, gt);
       idxV = v128.bitselect(cur, idxV, gt);
     }
     cur = i32x4.add(cur, four);
   }
-  let best: i32 = -1;
-  let bestKey: u32 = 0;
-  const n0 = i32x4.extract_lane(idxV, 0);
-  const k0 = <u32>i32x4.extract_lane(maxV, 0);
-  if (n0 >= 0) {
-    best = n0;
-    bestKey = k0;
-  }
-  const n1 = i32x4.extract_lane(idxV, 1);
-  const k1 = <u32>i32x4.extract_lane(maxV, 1);
-  if (n1 >= 0 && (best < 0 || k1 > bestKey)) {
-    best = n1;
-    bestKey = k1;
-  }
-  const n2 = i32x4.extract_lane(idxV, 2);
-  const k2 = <u32>i32x4.extract_lane(maxV, 2);
-  if (n2 >= 0 && (best < 0 || k2 > bestKey)) {
-    best = n2;
-    bestKey = k2;
-  }
-  const n3 = i32x4.extract_lane(idxV, 3);
-  const k3 = <u32>i32x4.extract_lane(maxV, 3);
-  if (n3 >= 0 && (best < 0 || k3 > bestKey)) best = n3;
-  return best;
+  return mergeLanes(idxV, maxV);
 }
 
 // ---- pod-dependent filters (src/scheduler/engine/pod-relations.ts writes the programs) ----------------------------
@@ -970,50 +980,20 @@ function listTop(c: usize, top: i32): void {
  */
 export function bestOfList(nodes: usize, hashes: usize, len: i32, salt: u32): i32 {
   const saltV = i32x4.splat(salt);
-  const c1 = i32x4.splat(0x85ebca6b);
-  const c2 = i32x4.splat(0xc2b2ae35);
   const four = i32x4.splat(4);
   let cur = i32x4(0, 1, 2, 3);
   let maxV = i32x4.splat(0);
   let idxV = i32x4.splat(-1);
   const whole = len & ~3;
   for (let i = 0; i < whole; i += 4) {
-    let h = v128.xor(v128.load(hashes + ((<usize>i) << 2)), saltV);
-    h = v128.xor(h, i32x4.shr_u(h, 16));
-    h = i32x4.mul(h, c1);
-    h = v128.xor(h, i32x4.shr_u(h, 13));
-    h = i32x4.mul(h, c2);
-    h = v128.xor(h, i32x4.shr_u(h, 16));
+    const h = fmix32x4(v128.xor(v128.load(hashes + ((<usize>i) << 2)), saltV));
     const gt = i32x4.gt_u(h, maxV);
     maxV = v128.bitselect(h, maxV, gt);
     idxV = v128.bitselect(cur, idxV, gt);
     cur = i32x4.add(cur, four);
   }
-  let best: i32 = -1;
-  let bestKey: u32 = 0;
-  const i0 = i32x4.extract_lane(idxV, 0);
-  if (i0 >= 0) {
-    best = i0;
-    bestKey = <u32>i32x4.extract_lane(maxV, 0);
-  }
-  const i1 = i32x4.extract_lane(idxV, 1);
-  const k1 = <u32>i32x4.extract_lane(maxV, 1);
-  if (i1 >= 0 && (best < 0 || k1 > bestKey)) {
-    best = i1;
-    bestKey = k1;
-  }
-  const i2 = i32x4.extract_lane(idxV, 2);
-  const k2 = <u32>i32x4.extract_lane(maxV, 2);
-  if (i2 >= 0 && (best < 0 || k2 > bestKey)) {
-    best = i2;
-    bestKey = k2;
-  }
-  const i3 = i32x4.extract_lane(idxV, 3);
-  const k3 = <u32>i32x4.extract_lane(maxV, 3);
-  if (i3 >= 0 && (best < 0 || k3 > bestKey)) {
-    best = i3;
-    bestKey = k3;
-  }
+  let best = mergeLanes(idxV, maxV);
+  let bestKey = mergedKey;
   for (let i = whole; i < len; i++) {
     const key = fmix32(salt ^ load<u32>(hashes + ((<usize>i) << 2)));
     if (key > bestKey) {
