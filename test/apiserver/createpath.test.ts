@@ -6,16 +6,9 @@ import { hasUnknownFields, unknownFields, kindSchema, podSpec } from '../../src/
 import { Errors, validateQuantity } from '../../src/apiserver/validation.js';
 import { TokenAuthenticator } from '../../src/apiserver/auth.js';
 import { rfc3339 } from '../../src/apiserver/rest.js';
+import { mulberry32 } from '../lib/rng.js';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const podSchema = kindSchema({ spec: podSpec, status: true });
 

@@ -2,16 +2,9 @@
 // stays up, and a rejected request leaves the store exactly as it was (same revision).
 import t from 'tap';
 import { startTestServer, pod, deployment } from './helpers.js';
+import { mulberry32 } from '../lib/rng.js';
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 type J = unknown;
 

@@ -3,21 +3,12 @@
 import t from 'tap';
 import { resources } from '../../src/client/index.js';
 import { controllerEnv, eventually, type Obj } from './fixtures/env.js';
+import { mulberry32 } from '../lib/rng.js';
 
 const cms = resources.configmaps('default');
 type Policy = 'Background' | 'Foreground' | 'Orphan';
 
-/** mulberry32: a small seeded PRNG so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Expected world: name → owner names (refs to missing uids are named "missing:<n>"). */
 type World = Map<string, string[]>;

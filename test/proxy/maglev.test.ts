@@ -14,20 +14,13 @@ import {
 import { encodeBatch, fillBatchTs } from '../../src/proxy/lb/batch.js';
 import { LbKernel } from '../../src/proxy/lb/wasm.js';
 import { TableBuilder, exactTable } from '../../src/proxy/lb/tables.js';
+import { mulberry32 } from '../lib/rng.js';
 
 function endpoints(n: number, prefix = '10.1'): MaglevEndpoint[] {
   return Array.from({ length: n }, (_, i) => ({ name: `${prefix}.${i >> 8}.${i & 255}:8080` }));
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function shares(table: Int32Array, n: number): number[] {
   const count = new Array<number>(n).fill(0);

@@ -7,6 +7,7 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { KeyValue, WatchEvent } from '../../src/store/types.js';
+import { mulberry32 } from '../lib/rng.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-compact-'));
@@ -14,16 +15,7 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-/** A small deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 t.test('reads at or after the compaction revision match a model exactly', async (t) => {
   const dataDir = tempDir(t);

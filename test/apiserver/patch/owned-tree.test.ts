@@ -4,17 +4,9 @@ import t from 'tap';
 import { collect, ownedTree, treeAdd } from '../../../src/apiserver/patch/fields.js';
 import { recordUpdate } from '../../../src/apiserver/patch/index.js';
 import { schemaForKind } from '../../../src/apiserver/patch/schema.js';
+import { mulberry32 } from '../../lib/rng.js';
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 type R = () => number;
 const pick = <T>(r: R, xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
