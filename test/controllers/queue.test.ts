@@ -45,6 +45,9 @@ t.test('rate-limited retries back off per key and forget resets', async (t) => {
   q.addRateLimited('k');
   q.addRateLimited('k');
   t.equal(q.numRequeues('k'), 3);
+  // The queue's retry timers are unref'd (a forgotten queue must not keep a process alive), so hold the loop open.
+  const keepAlive = setTimeout(() => {}, 10_000);
+  t.teardown(() => clearTimeout(keepAlive));
   t.equal(await q.get(), 'k', 'comes back after the delay');
   q.done('k');
   q.forget('k');
