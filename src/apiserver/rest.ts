@@ -519,8 +519,14 @@ export class RestHandlers {
     if (hasGeneration(def)) md.generation = 1;
     else delete md.generation;
     def.defaults?.(obj, ctx);
+    // Upstream's field manager runs on the decoded, defaulted object, before mutating admission and the strategy's
+    // PrepareForCreate: what those add (service account, default tolerations, priority, status) is nobody's.
+    const managedFields =
+      opts.managedFields !== undefined
+        ? opts.managedFields
+        : (recordManaged(def, undefined, obj, opts.manager).metadata as Obj).managedFields;
     if (def.admitCreate) await def.admitCreate(obj, ctx);
-    let stored = def.toStorage ? def.toStorage(obj) : obj;
+    const stored = def.toStorage ? def.toStorage(obj) : obj;
     def.prepareCreate?.(stored, ctx);
     if (def !== this.storageDef(def)) this.storageDef(def).defaults?.(stored, ctx);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
@@ -529,8 +535,8 @@ export class RestHandlers {
       const errs = def.validate ? def.validate(stored, undefined, ctx) : [];
       if (errs.length) throw invalid(ref(def, name), errs);
       await this.namespaceCheck(def, stored.metadata.namespace, name);
-      if (opts.managedFields !== undefined) stored.metadata.managedFields = opts.managedFields;
-      else stored = recordManaged(def, undefined, stored, opts.manager);
+      if (managedFields !== undefined) stored.metadata.managedFields = managedFields;
+      else delete stored.metadata.managedFields;
       const admitErrs = def.admit ? def.admit(stored, undefined, ctx) : [];
       if (admitErrs.length) throw invalid(ref(def, name), admitErrs);
       const value = encodeForStore(stored);

@@ -335,3 +335,27 @@ t.test('patch types, scale, binding, eviction, log', async (t) => {
   t.equal(ev.status, 201);
   t.equal((await s.req('GET', '/api/v1/namespaces/default/pods/p')).status, 404);
 });
+
+t.test(
+  'a create records the sent and defaulted fields as the manager’s, not what admission or the strategy set',
+  async (t) => {
+    const s = await startTestServer(t);
+    const c = await s.req('POST', '/api/v1/namespaces/default/pods?fieldManager=maker', pod('owned'));
+    t.equal(c.status, 201);
+    const [entry, ...rest] = c.body.metadata.managedFields;
+    t.same(rest, [], 'one entry');
+    t.equal(entry.manager, 'maker');
+    t.equal(entry.operation, 'Update');
+    const f = entry.fieldsV1;
+    t.ok(f['f:metadata']['f:labels']['f:app'], 'sent label');
+    const container = f['f:spec']['f:containers']['k:{"name":"c"}'];
+    t.ok(container['f:image'], 'sent image');
+    t.ok(container['f:imagePullPolicy'], 'defaulted on decode, as upstream');
+    t.ok(f['f:spec']['f:dnsPolicy'], 'defaulted on decode, as upstream');
+    // Set by admission (ServiceAccount, DefaultTolerationSeconds, Priority) or PrepareForCreate (status): unowned.
+    t.ok(c.body.spec.serviceAccountName && c.body.spec.tolerations && c.body.status.phase, 'the fields are set');
+    for (const k of ['f:serviceAccountName', 'f:serviceAccount', 'f:tolerations', 'f:priority'])
+      t.notOk(k in f['f:spec'], `${k} is nobody's`);
+    t.notOk('f:status' in f, 'status is nobody’s');
+  },
+);

@@ -78,10 +78,12 @@ export function defaultPodSpec(spec: Obj): void {
   }
 }
 
-/** Admission defaults every API-created pod gets: service account, the 300 s taint tolerations (priority: admitCreate). */
+/**
+ * What admission adds to every created pod, after the field manager has recorded the sender's fields (so these are
+ * nobody's): the ServiceAccount plugin's service account and DefaultTolerationSeconds' 300 s taint tolerations.
+ */
 function admissionDefaults(spec: Obj): void {
-  spec.enableServiceLinks ??= true;
-  spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
+  spec.serviceAccountName ??= 'default';
   spec.serviceAccount ??= spec.serviceAccountName;
   const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   const tolerates = (key: string) =>
@@ -321,9 +323,18 @@ export const pods: ResourceDef = {
   defaults(obj) {
     if (!isObject(obj.spec)) return;
     defaultPodSpec(obj.spec);
-    admissionDefaults(obj.spec);
+    // SetDefaults_Pod (pods only, not templates).
+    obj.spec.enableServiceLinks ??= true;
+    // v1 conversion keeps the deprecated serviceAccount and serviceAccountName in step.
+    if (obj.spec.serviceAccountName == null && obj.spec.serviceAccount != null)
+      obj.spec.serviceAccountName = obj.spec.serviceAccount;
+    else if (obj.spec.serviceAccount == null && obj.spec.serviceAccountName != null)
+      obj.spec.serviceAccount = obj.spec.serviceAccountName;
   },
-  admitCreate: admitPodPriority,
+  async admitCreate(obj, ctx) {
+    if (isObject(obj.spec)) admissionDefaults(obj.spec);
+    await admitPodPriority(obj, ctx);
+  },
   prepareUpdate: keepPodPriority,
   validate(obj, old) {
     const errs = new Errors();
