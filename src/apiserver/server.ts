@@ -2,21 +2,12 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import {
-  StatusError,
-  badRequest,
-  internal,
-  methodNotAllowed,
-  pathNotFound,
-  tooLarge,
-  unauthorized,
-  unsupportedMediaType,
-} from '../api/status.js';
+import { StatusError, badRequest, pathNotFound, tooLarge, unauthorized, unsupportedMediaType } from '../api/status.js';
 import { openStore, type OpenStoreOptions } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { ServiceIpAllocator } from './allocator.js';
 import { loadTokens, type TokenAuthenticator } from './auth.js';
-import { apiGroup, apiGroupList, apiVersions, groupVersions, resourceList, versionInfo } from './discovery.js';
+import { apiGroup, apiGroupList, apiVersions, groupVersions, versionInfo } from './discovery.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ApiMetrics } from './metrics.js';
 import { MetricsData } from './metricsdata.js';
@@ -24,9 +15,10 @@ import { NamespaceCleaner } from './nscleaner.js';
 import { openapiV2Body, openapiV2ContentType } from './openapi.js';
 import { ensurePki } from './pki.js';
 import { defaultRegistry, type Registry } from './registry.js';
-import { parseApiPath, queryOf, boolParam } from './request.js';
-import { RestHandlers, type ApiContext, type ApiReply, type RequestMeta } from './rest.js';
-import { serveWatch } from './watch.js';
+import { RestHandlers, type ApiContext, type ApiReply } from './rest.js';
+import type { DirectServer } from '../client/transport.js';
+import { ApiDispatcher, BODY_LIMIT, errorReply, wireReply, type RequestLabels, type WatchServer } from './dispatch.js';
+import { directServer } from './direct.js';
 import { WatchCache } from './watchcache.js';
 import { bootstrap } from './bootstrap.js';
 
@@ -62,29 +54,20 @@ export interface ApiServer {
   caCert?: string;
   store: Store;
   context: ApiContext;
+  /** Answers in-process clients without HTTP framing (createClient({ inject: fastify }) uses it by default). */
+  direct: DirectServer;
   /** Where node agents report usage for metrics.k8s.io. */
   metricsData: MetricsData;
   close(): Promise<void>;
 }
 
-const BODY_LIMIT = 3 * 1024 * 1024;
-const publicPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
-
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
-interface Labels {
-  verb: string;
-  group: string;
-  version: string;
-  resource: string;
-  subresource: string;
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
-    apiLabels?: Labels;
+    apiLabels?: RequestLabels;
   }
 }
 
@@ -143,27 +126,30 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       return sendStatus(reply, unsupportedMediaType(String(request.headers['content-type'] ?? '')));
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
       return sendStatus(reply, badRequest(e.message ?? 'bad request'));
-    log(`apiserver: ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`);
-    return sendStatus(reply, internal((error as Error)?.message ?? String(error)));
+    const w = errorReply(error, log, request.method, request.url);
+    reply.code(w.code).headers(w.headers).send(w.body);
   });
   app.setNotFoundHandler((_req, reply) => sendStatus(reply, pathNotFound()));
 
   const authenticator: TokenAuthenticator | undefined = options.anonymous ? undefined : auth;
+  const dispatcher = new ApiDispatcher({
+    context,
+    rest,
+    registry,
+    authenticator,
+    bookmarkIntervalMs: options.bookmarkIntervalMs,
+  });
+  const direct = directServer(dispatcher, metrics, log);
+  // In-process clients made from this fastify instance (createClient({ inject })) find the direct server here.
+  app.decorate('skiffDirect', direct);
   // Callback-style hooks: every request runs both, and async hooks cost a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     if (!authenticator) return done();
     const url = request.url;
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    if (
-      publicPaths.has(path) ||
-      path.startsWith('/healthz/') ||
-      path.startsWith('/livez/') ||
-      path.startsWith('/readyz/')
-    )
-      return done();
     // Answering without calling done() ends the request here.
-    if (!authenticator.authenticate(request.headers.authorization)) return sendStatus(reply, unauthorized());
+    if (!dispatcher.authorized(q < 0 ? url : url.slice(0, q), request.headers.authorization))
+      return sendStatus(reply, unauthorized());
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -210,108 +196,26 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   });
 
   // --- resources -----------------------------------------------------------------------------------------------
+  // The route only adapts HTTP to the dispatcher; the direct transport calls the same dispatcher without HTTP.
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    const [pathname] = request.url.split('?');
-    const p = parseApiPath(pathname!);
-    if (!p) throw pathNotFound();
-    if (!p.resource) {
-      if (request.method !== 'GET')
-        throw methodNotAllowed('the server does not allow this method on the requested resource');
-      if (!registry.resourcesIn(p.group, p.version).length) throw pathNotFound();
-      return json(reply, resourceList(registry, p.group, p.version));
+    const labels: { value?: RequestLabels } = {};
+    let result: ApiReply | WatchServer;
+    try {
+      result = await dispatcher.dispatch(
+        { method: request.method, url: request.url, headers: request.headers, body: request.body },
+        labels,
+      );
+    } finally {
+      request.apiLabels = labels.value;
     }
-    const def = registry.lookup(p.group, p.version, p.resource);
-    if (!def) throw pathNotFound();
-    if (p.namespace !== undefined && !def.namespaced) throw pathNotFound();
-    if (p.subresource && !def.subresources.includes(p.subresource as never)) throw pathNotFound();
-    const q = queryOf(request.url);
-    const namespace = p.namespace ?? '';
-    const meta: RequestMeta = {
-      contentType: request.headers['content-type'],
-      accept: request.headers.accept,
-      userAgent: request.headers['user-agent'],
-    };
-    const method = request.method;
-    const isWatch = method === 'GET' && !p.name && boolParam(q, 'watch');
-    const verb = isWatch ? 'WATCH' : method === 'GET' ? (p.name ? 'GET' : 'LIST') : method === 'POST' ? 'POST' : method;
-    request.apiLabels = {
-      verb,
-      group: def.group,
-      version: def.version,
-      resource: def.resource,
-      subresource: p.subresource ?? '',
-    };
-    const namespacedOnlyList = def.namespaced && p.namespace === undefined;
-    let result: ApiReply;
-    switch (method) {
-      case 'GET':
-        if (isWatch) {
-          if (def.readOnly) throw methodNotAllowed('the server does not allow this method on the requested resource');
-          reply.hijack();
-          try {
-            await serveWatch(
-              { cache, metrics, bookmarkIntervalMs: options.bookmarkIntervalMs },
-              def,
-              namespace,
-              q,
-              meta.accept,
-              reply.raw,
-            );
-          } catch (e) {
-            const err = e instanceof StatusError ? e : internal((e as Error).message);
-            if (!reply.raw.headersSent) {
-              reply.raw.writeHead(err.code, { 'content-type': 'application/json' });
-              reply.raw.end(JSON.stringify(err.status));
-            } else reply.raw.end();
-          }
-          return;
-        }
-        if (!p.name) result = await rest.list(def, namespace, q, meta);
-        else if (namespacedOnlyList) throw pathNotFound();
-        else if (!p.subresource || p.subresource === 'status') result = await rest.get(def, namespace, p.name, q, meta);
-        else if (p.subresource === 'scale') result = await rest.scaleGet(def, namespace, p.name);
-        else if (p.subresource === 'log') result = await rest.podLog(def, namespace, p.name, q);
-        else throw methodNotAllowed('the server does not allow this method on the requested resource');
-        break;
-      case 'POST':
-        if (namespacedOnlyList)
-          throw methodNotAllowed('the server does not allow this method on the requested resource');
-        if (!p.name) result = await rest.create(def, namespace, q, meta, request.body);
-        else if (p.subresource === 'binding') result = await rest.binding(def, namespace, p.name, meta, request.body);
-        else if (p.subresource === 'eviction') result = await rest.eviction(def, namespace, p.name, meta, request.body);
-        else throw methodNotAllowed('the server does not allow this method on the requested resource');
-        break;
-      case 'PUT':
-        if (!p.name || namespacedOnlyList)
-          throw methodNotAllowed('the server does not allow this method on the requested resource');
-        if (p.subresource === 'finalize')
-          result = await rest.update(def, namespace, p.name, 'finalize', q, meta, request.body);
-        else if (p.subresource && p.subresource !== 'status' && p.subresource !== 'scale')
-          throw methodNotAllowed('the server does not allow this method on the requested resource');
-        else result = await rest.update(def, namespace, p.name, p.subresource, q, meta, request.body);
-        break;
-      case 'PATCH':
-        if (!p.name || namespacedOnlyList)
-          throw methodNotAllowed('the server does not allow this method on the requested resource');
-        result = await rest.patch(def, namespace, p.name, p.subresource, q, meta, request.body);
-        break;
-      case 'DELETE':
-        if (namespacedOnlyList)
-          throw methodNotAllowed('the server does not allow this method on the requested resource');
-        if (p.subresource) throw methodNotAllowed('the server does not allow this method on the requested resource');
-        result = p.name
-          ? await rest.delete(def, namespace, p.name, q, meta, request.body)
-          : await rest.deleteCollection(def, namespace, q, meta, request.body);
-        break;
-      default:
-        throw methodNotAllowed('the server does not allow this method on the requested resource');
+    if (typeof result === 'function') {
+      reply.hijack();
+      await result(reply.raw);
+      return;
     }
-    if (result.warnings?.length)
-      reply.header('warning', result.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', '));
-    reply.code(result.code).header('content-type', result.contentType ?? 'application/json');
-    const body = result.body;
-    const ready = typeof body === 'string' || Buffer.isBuffer(body) || typeof body.pipe === 'function';
-    return reply.send(ready ? body : JSON.stringify(body));
+    const w = wireReply(result);
+    reply.code(w.code).headers(w.headers);
+    return reply.send(w.body);
   };
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
   app.route({ method: [...methods], url: '/api/*', handler: handle });
@@ -340,6 +244,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     caCert: pki?.caCert,
     store,
     context,
+    direct,
     metricsData,
     async close() {
       if (closed) return;

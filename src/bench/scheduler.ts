@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createScheduler } from '../scheduler/embed.js';
 import type { Engine, Pod } from '../scheduler/types.js';
-import { benchApiMode } from './scheduler/api-mode.js';
+import { benchApiMode, type ApiTransport } from './scheduler/api-mode.js';
 import { workloadNode, workloads, type PodGroup } from './scheduler/workloads.js';
 
 export interface SchedulerBenchResult {
@@ -24,9 +24,10 @@ export interface SchedulerBenchResult {
 }
 
 const usage = `usage: skiff bench scheduler [--workload NAME] [--nodes N] [--init-pods N] [--pods N]
-       [--engine wasm|ts] [--[no-]compare] [--batch N] [--mode embedded|api] [--json]
+       [--engine wasm|ts] [--[no-]compare] [--batch N] [--mode embedded|api] [--transport direct|inject|http] [--json]
 workloads: ${Object.keys(workloads).join(', ')}
 Embedded runs also run the other engine on the same workload and report the speedup (--no-compare skips it).
+--transport (api mode): how the clients reach the in-process API server; direct (default) skips HTTP framing.
 `;
 
 function percentile(sorted: number[], p: number): number {
@@ -158,6 +159,7 @@ export async function run(argv: string[]): Promise<number> {
         pods: { type: 'string' },
         engine: { type: 'string', default: 'wasm' },
         mode: { type: 'string', default: 'embedded' },
+        transport: { type: 'string', default: 'direct' },
         batch: { type: 'string', default: '1000' },
         compare: { type: 'boolean' },
         json: { type: 'boolean', default: false },
@@ -185,6 +187,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!workloads[args.workload!]) throw new RangeError(`unknown workload "${args.workload}"`);
     if (args.engine !== 'wasm' && args.engine !== 'ts') throw new RangeError('--engine must be wasm or ts');
     if (args.mode !== 'embedded' && args.mode !== 'api') throw new RangeError('--mode must be embedded or api');
+    if (!['direct', 'inject', 'http'].includes(args.transport!))
+      throw new RangeError('--transport must be direct, inject or http');
     options = {
       workload: args.workload!,
       nodes: int('nodes', args.nodes, 1),
@@ -209,7 +213,9 @@ export async function run(argv: string[]): Promise<number> {
     bars.get(phase)!.update(done, total);
   };
   const result: SchedulerBenchResult =
-    args.mode === 'api' ? await benchApiMode(engine, { ...options, progress }) : await benchOnce(engine, options);
+    args.mode === 'api'
+      ? await benchApiMode(engine, { ...options, progress, transport: args.transport as ApiTransport })
+      : await benchOnce(engine, options);
   if (compare) {
     const other = await benchOnce(engine === 'wasm' ? 'ts' : 'wasm', options);
     const [wasm, ts] = engine === 'wasm' ? [result, other] : [other, result];
@@ -236,6 +242,7 @@ export async function run(argv: string[]): Promise<number> {
       `  ${c.engine}: ${c.podsPerSec} pods/s → wasm/ts speedup ${result.speedup}x (${result.cpuSpeedup}x per CPU-second)`,
     );
   }
+  if (result.transport) lines.push(`  transport: ${result.transport}`);
   if (result.note) lines.push(`  note: ${result.note}`);
   process.stdout.write(lines.join('\n') + '\n');
   if (args.json) {

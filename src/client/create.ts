@@ -1,15 +1,31 @@
-// createClient: picks the transport (kubeconfig / explicit server / in-process fastify) and returns a Client.
+// createClient: picks the transport (kubeconfig / explicit server / in-process API server) and returns a Client.
 import { statusFromResponse } from './errors.js';
 import { loadKubeconfig, type ConnectionConfig } from './kubeconfig.js';
 import { query, resourcePath } from './paths.js';
-import { httpTransport, injectTransport, type Injectable, type Transport, type TransportRequest } from './transport.js';
+import {
+  directTransport,
+  httpTransport,
+  injectTransport,
+  type Injectable,
+  type Transport,
+  type TransportRequest,
+} from './transport.js';
 import type { Client, KubeList, KubeObject, PatchType, ResourceAddress, WatchEvent } from './types.js';
 import { watchEvents } from './watch.js';
 
 export type ClientConfig =
   | { kubeconfig?: string; context?: string; userAgent?: string }
   | (Omit<ConnectionConfig, 'namespace'> & { userAgent?: string })
-  | { inject: Injectable; token?: string; userAgent?: string };
+  | {
+      inject: Injectable;
+      token?: string;
+      userAgent?: string;
+      /**
+       * In process: 'direct' (default when the server offers it) calls the API server's dispatch without HTTP
+       * framing; 'inject' goes through fastify.inject (fake HTTP requests through every fastify layer).
+       */
+      transport?: 'direct' | 'inject';
+    };
 
 const patchTypes: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
@@ -19,7 +35,11 @@ const patchTypes: Record<PatchType, string> = {
 };
 
 function transportFor(config: ClientConfig): { transport: Transport; namespace?: string } {
-  if ('inject' in config) return { transport: injectTransport(config.inject, config.token) };
+  if ('inject' in config) {
+    const inject = injectTransport(config.inject, config.token);
+    const direct = config.transport !== 'inject' ? config.inject.skiffDirect : undefined;
+    return { transport: direct ? directTransport(direct, config.token, inject) : inject };
+  }
   if ('server' in config) return { transport: httpTransport(config as ConnectionConfig) };
   const cfg = loadKubeconfig(config.kubeconfig, config.context);
   return { transport: httpTransport(cfg), namespace: cfg.namespace };
@@ -37,10 +57,11 @@ export function createClient(config: ClientConfig = {}): Client & { defaultNames
   async function call<T>(req: TransportRequest): Promise<T> {
     const res = await transport.request(req);
     if (res.statusCode < 200 || res.statusCode >= 300) throw statusFromResponse(res.statusCode, res.body);
-    if (res.body.length === 0) return undefined as T;
+    const text = res.text ?? (res.body.length === 0 ? '' : res.body.toString('utf8'));
+    if (text.length === 0) return undefined as T;
     const type = String(res.headers['content-type'] ?? '');
-    if (!type.includes('json')) return res.body.toString('utf8') as T;
-    return JSON.parse(res.body.toString('utf8')) as T;
+    if (!type.includes('json')) return text as T;
+    return JSON.parse(text) as T;
   }
 
   const json = (body: unknown, type = 'application/json') => ({

@@ -1,10 +1,11 @@
-// Transports under the client: HTTP(S) with keep-alive agents, or fastify.inject for the all-in-one process.
+// Transports under the client: HTTP(S) with keep-alive agents, fastify.inject, or the direct in-process transport
+// (the API server's own dispatch, no HTTP framing) for the all-in-one process.
 //
 // fastify 5's inject (light-my-request 6) can stream with `payloadAsStream`; the server only learns that an
 // injected watch went away when we destroy its ServerResponse, so stream handles do that on close.
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ConnectionConfig } from './kubeconfig.js';
 
 export interface TransportRequest {
@@ -20,6 +21,8 @@ export interface TransportResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The body as text when the transport already has it so (the direct transport): saves a copy and a decode. */
+  text?: string;
 }
 
 export interface StreamResponse {
@@ -103,8 +106,10 @@ export function httpTransport(cfg: ConnectionConfig): Transport {
   };
 }
 
-/** Minimal view of a fastify instance: only inject is used. */
+/** Minimal view of a fastify instance: only inject is used (and the direct server, when the API server has one). */
 export interface Injectable {
+  /** Set by skiff's API server on its fastify instance: requests that skip HTTP framing (see directTransport). */
+  skiffDirect?: DirectServer;
   inject(opts: Record<string, unknown>): Promise<{
     statusCode: number;
     headers: Record<string, string | string[] | number | undefined>;
@@ -149,10 +154,118 @@ export function injectTransport(app: Injectable, token?: string): Transport {
         res.raw.res.destroy();
         body.destroy();
       };
-      req.signal?.addEventListener('abort', close, { once: true });
+      const onAbort = () => close();
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      // A long-lived signal (an informer's) sees many watches: do not leave a listener behind for each.
+      body.once('close', () => req.signal?.removeEventListener('abort', onAbort));
       body.on('error', () => {});
       return { statusCode: res.statusCode, headers: stringHeaders(res.headers), body, close };
     },
     async close() {},
+  };
+}
+
+/** A request as the direct server takes it: header names in lower case, the token already in `authorization`. */
+export interface DirectRequest {
+  method: string;
+  /** Path plus query string. */
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer | string;
+}
+
+export interface DirectReply {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+/** Where a direct watch delivers its bytes: whole JSON lines, as the server's watch wrote them. */
+export interface DirectChunkSink {
+  data(chunk: Buffer): void;
+  end(): void;
+  /** Bytes delivered but not consumed yet. */
+  buffered(): number;
+}
+
+export interface DirectWatch {
+  statusCode: number;
+  headers: Record<string, string>;
+  /** Ends the watch from the client's side. */
+  close(): void;
+}
+
+/** What an API server in this process offers the direct transport (skiff's apiserver/direct.ts implements it). */
+export interface DirectServer {
+  /** Whether the direct server answers this method and path; anything else goes through inject. */
+  handles(method: string, path: string): boolean;
+  request(req: DirectRequest): Promise<DirectReply>;
+  watch(req: DirectRequest, sink: DirectChunkSink): Promise<DirectWatch>;
+}
+
+function abortError(): Error {
+  return Object.assign(new Error('This operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/**
+ * Requests straight into the API server's dispatch: the same authentication, admission, validation, store and watch
+ * cache as over HTTP, only the HTTP framing is skipped. Paths the direct server does not answer (health, discovery
+ * roots, metrics) go through `fallback`.
+ */
+export function directTransport(server: DirectServer, token: string | undefined, fallback: Transport): Transport {
+  const authorization = token ? `Bearer ${token}` : undefined;
+  const headersOf = (req: TransportRequest): Record<string, string> => {
+    const h: Record<string, string> = {};
+    if (authorization) h.authorization = authorization;
+    for (const k in req.headers) h[k.toLowerCase()] = req.headers[k]!;
+    return h;
+  };
+  return {
+    async request(req) {
+      if (!server.handles(req.method, req.path)) return fallback.request(req);
+      if (req.signal?.aborted) throw abortError();
+      const res = await server.request({ method: req.method, path: req.path, headers: headersOf(req), body: req.body });
+      const body = res.body;
+      if (typeof body !== 'string') return { statusCode: res.statusCode, headers: res.headers, body };
+      // Text stays text for the JSON parse; the bytes are made only for a caller that asks for them.
+      let bytes: Buffer | undefined;
+      return {
+        statusCode: res.statusCode,
+        headers: res.headers,
+        text: body,
+        get body() {
+          return (bytes ??= Buffer.from(body, 'utf8'));
+        },
+      };
+    },
+    async stream(req) {
+      if (!server.handles(req.method, req.path)) return fallback.stream(req);
+      if (req.signal?.aborted) throw abortError();
+      // Chunks pass by reference; reading is driven by the consumer (read() has nothing to fetch).
+      const body = new Readable({ read() {} });
+      const w = await server.watch(
+        { method: req.method, path: req.path, headers: headersOf(req) },
+        {
+          data: (b) => void body.push(b),
+          end: () => void body.push(null),
+          buffered: () => body.readableLength,
+        },
+      );
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        req.signal?.removeEventListener('abort', close);
+        w.close();
+        body.destroy();
+      };
+      req.signal?.addEventListener('abort', close, { once: true });
+      body.once('close', close);
+      body.on('error', () => {});
+      return { statusCode: w.statusCode, headers: w.headers, body, close };
+    },
+    async close() {
+      await fallback.close();
+    },
   };
 }

@@ -25,8 +25,22 @@ export interface ApiModeOptions {
   batch: number;
   /** Creates in flight at once. */
   concurrency?: number;
+  /** How the in-process clients reach the API server (default direct). */
+  transport?: ApiTransport;
   progress?: (phase: string, done: number, total: number) => void;
 }
+
+/**
+ * direct: the API server's REST dispatch called in process (no HTTP framing; what `skiff up` uses); inject:
+ * fastify.inject (fake HTTP requests and responses through fastify); http: real HTTP over loopback.
+ */
+export type ApiTransport = 'direct' | 'inject' | 'http';
+
+export const transportDescriptions: Record<ApiTransport, string> = {
+  direct: 'in-process (REST handlers, no HTTP framing)',
+  inject: 'in-process fastify.inject (fake HTTP requests through fastify)',
+  http: 'HTTP over loopback (127.0.0.1, plain HTTP, keep-alive)',
+};
 
 /** The embedded bench's result shape, measured through the API server. */
 export type ApiModeResult = SchedulerBenchResult & { mode: 'api' };
@@ -180,7 +194,11 @@ export async function benchApiMode(engine: 'wasm' | 'ts', o: ApiModeOptions): Pr
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-scheduler-'));
   const rssBefore = process.memoryUsage().rss;
   const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
-  const client = createClient({ inject: server.fastify, token: server.adminToken, userAgent: 'skiff-bench' });
+  const transport = o.transport ?? 'direct';
+  const client =
+    transport === 'http'
+      ? createClient({ server: server.url, token: server.adminToken, userAgent: 'skiff-bench' })
+      : createClient({ inject: server.fastify, token: server.adminToken, userAgent: 'skiff-bench', transport });
   let scheduler: ReturnType<typeof runScheduler> | undefined;
   let watch: BindingWatch | undefined;
   try {
@@ -292,6 +310,7 @@ export async function benchApiMode(engine: 'wasm' | 'ts', o: ApiModeOptions): Pr
       eventsWritten: scheduler.daemon.recorder.stats.written,
       eventsDropped: scheduler.daemon.recorder.stats.dropped,
       batch: o.batch,
+      transport: transportDescriptions[transport],
     };
     return result;
   } finally {

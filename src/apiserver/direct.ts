@@ -1,0 +1,180 @@
+// The in-process side of the direct transport: answers requests through the dispatcher (same authentication,
+// admission, validation, store and watch cache as HTTP) without building HTTP requests or responses, and serves
+// watches into a minimal response that hands each written buffer to the client as it is (no chunk framing).
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { unauthorized } from '../api/status.js';
+import type { DirectChunkSink, DirectReply, DirectRequest, DirectServer, DirectWatch } from '../client/transport.js';
+import { ApiDispatcher, errorReply, wireReply, type RequestLabels, type WatchServer } from './dispatch.js';
+import type { ApiMetrics } from './metrics.js';
+
+/**
+ * The part of ServerResponse that serveWatch and WatchSink use, delivering to a DirectChunkSink. It has no socket
+ * and a write of its own, so WatchSink takes its plain path (it writes the payload of each chunk, unframed).
+ */
+class DirectWatchResponse extends EventEmitter {
+  statusCode = 200;
+  headers: Record<string, string> = {};
+  headersSent = false;
+  writableEnded = false;
+  destroyed = false;
+  readonly chunkedEncoding = false;
+  readonly socket = null;
+  private onHead: (() => void) | undefined;
+
+  constructor(
+    private readonly sink: DirectChunkSink,
+    onHead: () => void,
+  ) {
+    super();
+    this.onHead = onHead;
+  }
+
+  /** Bytes the client has not consumed yet (the watch ends a client that falls too far behind). */
+  get writableLength(): number {
+    return this.sink.buffered();
+  }
+
+  writeHead(code: number, headers?: Record<string, string>): this {
+    if (this.headersSent) return this;
+    this.statusCode = code;
+    if (headers) for (const [k, v] of Object.entries(headers)) this.headers[k.toLowerCase()] = String(v);
+    this.headersSent = true;
+    const h = this.onHead;
+    this.onHead = undefined;
+    h?.();
+    return this;
+  }
+
+  flushHeaders(): void {
+    this.writeHead(this.statusCode);
+  }
+
+  write(chunk: Buffer | string): boolean {
+    if (this.writableEnded || this.destroyed) return false;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    if (chunk.length) this.sink.data(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    return true;
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (this.writableEnded || this.destroyed) return this;
+    if (chunk !== undefined) this.write(chunk);
+    else if (!this.headersSent) this.writeHead(this.statusCode);
+    this.writableEnded = true;
+    this.sink.end();
+    this.emit('finish');
+    this.emit('close');
+    return this;
+  }
+
+  /** The client went away: like a closed socket, the watch sees 'close' and stops writing. */
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.emit('close');
+    return this;
+  }
+}
+
+/** Builds the DirectServer of one API server. */
+export function directServer(
+  dispatcher: ApiDispatcher,
+  metrics: ApiMetrics,
+  log: (line: string) => void,
+): DirectServer {
+  const denied = (): DirectReply => {
+    const e = unauthorized();
+    return { statusCode: e.code, headers: { 'content-type': 'application/json' }, body: JSON.stringify(e.status) };
+  };
+  const pathOf = (url: string) => {
+    const q = url.indexOf('?');
+    return q < 0 ? url : url.slice(0, q);
+  };
+
+  /** Serves a watch requested through `request` (not `watch`) to its end and returns everything it wrote. */
+  const collect = async (serve: WatchServer): Promise<DirectReply> => {
+    const chunks: Buffer[] = [];
+    const res = new DirectWatchResponse(
+      { data: (b) => void chunks.push(b), end: () => {}, buffered: () => 0 },
+      () => {},
+    );
+    await serve(res as unknown as ServerResponse);
+    return { statusCode: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+  };
+
+  return {
+    handles: (method, url) => dispatcher.handles(method, url),
+
+    async request(req: DirectRequest): Promise<DirectReply> {
+      const start = performance.now();
+      const labels: { value?: RequestLabels } = {};
+      let reply: DirectReply;
+      try {
+        if (!dispatcher.authorized(pathOf(req.path), req.headers.authorization)) return denied();
+        ApiDispatcher.checkBody(req.body);
+        const r = await dispatcher.dispatch(
+          { method: req.method, url: req.path, headers: req.headers, body: req.body },
+          labels,
+        );
+        if (typeof r === 'function') reply = await collect(r);
+        else {
+          const w = wireReply(r);
+          const body = w.body;
+          reply = {
+            statusCode: w.code,
+            headers: w.headers,
+            body: typeof body === 'string' || Buffer.isBuffer(body) ? body : await readAll(body),
+          };
+        }
+      } catch (e) {
+        const w = errorReply(e, log, req.method, req.path);
+        reply = { statusCode: w.code, headers: w.headers, body: w.body as string };
+      }
+      if (labels.value) metrics.observeRequest(labels.value, reply.statusCode, (performance.now() - start) / 1000);
+      return reply;
+    },
+
+    async watch(req: DirectRequest, sink: DirectChunkSink): Promise<DirectWatch> {
+      if (!dispatcher.authorized(pathOf(req.path), req.headers.authorization)) {
+        const d = denied();
+        sink.data(Buffer.from(d.body as string));
+        sink.end();
+        return { statusCode: d.statusCode, headers: d.headers, close: () => {} };
+      }
+      let r;
+      try {
+        r = await dispatcher.dispatch({ method: 'GET', url: req.path, headers: req.headers }, {});
+      } catch (e) {
+        const w = errorReply(e, log, 'GET', req.path);
+        sink.data(Buffer.from(w.body as string));
+        sink.end();
+        return { statusCode: w.code, headers: w.headers, close: () => {} };
+      }
+      if (typeof r !== 'function') {
+        // A GET that is not a watch after all: hand over its whole answer.
+        const w = wireReply(r);
+        const body = w.body;
+        sink.data(typeof body === 'string' ? Buffer.from(body) : Buffer.isBuffer(body) ? body : await readAll(body));
+        sink.end();
+        return { statusCode: w.code, headers: w.headers, close: () => {} };
+      }
+      let headed!: () => void;
+      const head = new Promise<void>((resolve) => (headed = resolve));
+      const res = new DirectWatchResponse(sink, () => headed());
+      const served = r(res as unknown as ServerResponse).catch((e: unknown) => {
+        log(`apiserver: watch ${req.path}: ${(e as Error)?.stack ?? String(e)}`);
+        res.end();
+      });
+      // Headers come before the first event; a watch that ends before writing any still answers.
+      await Promise.race([head, served]);
+      return { statusCode: res.statusCode, headers: res.headers, close: () => res.destroy() };
+    },
+  };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks);
+}
