@@ -20,6 +20,8 @@ class DirectWatchResponse extends EventEmitter {
   destroyed = false;
   readonly chunkedEncoding = false;
   readonly socket = null;
+  /** What serveWatch reads of the request: the protocol (HTTP/1.1 framing is what it would otherwise choose). */
+  readonly req = { httpVersionMajor: 1, httpVersionMinor: 1 };
   private onHead: (() => void) | undefined;
 
   constructor(
@@ -77,6 +79,25 @@ class DirectWatchResponse extends EventEmitter {
   }
 }
 
+/**
+ * The content type fastify puts on the wire for a text body: JSON types without a charset get "; charset=utf-8"
+ * (its reply.send does this for string payloads), so direct and HTTP clients see the same header.
+ */
+function wireType(type: string, body: unknown): string {
+  if (typeof body !== 'string') return type;
+  const semi = type.indexOf(';');
+  const media = semi < 0 ? type : type.slice(0, semi);
+  if (!media.includes('json') || /;\s*charset=/i.test(type)) return type;
+  return `${type.replace(/;\s*$/, '')}; charset=utf-8`;
+}
+
+/** A reply with its content type as the HTTP route would send it. */
+function asSent(statusCode: number, headers: Record<string, string>, body: Buffer | string): DirectReply {
+  const type = headers['content-type'];
+  if (type !== undefined) headers['content-type'] = wireType(type, body);
+  return { statusCode, headers, body };
+}
+
 /** Builds the DirectServer of one API server. */
 export function directServer(
   dispatcher: ApiDispatcher,
@@ -85,7 +106,7 @@ export function directServer(
 ): DirectServer {
   const denied = (): DirectReply => {
     const e = unauthorized();
-    return { statusCode: e.code, headers: { 'content-type': 'application/json' }, body: JSON.stringify(e.status) };
+    return asSent(e.code, { 'content-type': 'application/json' }, JSON.stringify(e.status));
   };
   const pathOf = (url: string) => {
     const q = url.indexOf('?');
@@ -121,15 +142,15 @@ export function directServer(
         else {
           const w = wireReply(r);
           const body = w.body;
-          reply = {
-            statusCode: w.code,
-            headers: w.headers,
-            body: typeof body === 'string' || Buffer.isBuffer(body) ? body : await readAll(body),
-          };
+          reply = asSent(
+            w.code,
+            w.headers,
+            typeof body === 'string' || Buffer.isBuffer(body) ? body : await readAll(body),
+          );
         }
       } catch (e) {
         const w = errorReply(e, log, req.method, req.path);
-        reply = { statusCode: w.code, headers: w.headers, body: w.body as string };
+        reply = asSent(w.code, w.headers, w.body as string);
       }
       if (labels.value) metrics.observeRequest(labels.value, reply.statusCode, (performance.now() - start) / 1000);
       return reply;
@@ -149,7 +170,7 @@ export function directServer(
         const w = errorReply(e, log, 'GET', req.path);
         sink.data(Buffer.from(w.body as string));
         sink.end();
-        return { statusCode: w.code, headers: w.headers, close: () => {} };
+        return { statusCode: w.code, headers: asSent(w.code, w.headers, w.body as string).headers, close: () => {} };
       }
       if (typeof r !== 'function') {
         // A GET that is not a watch after all: hand over its whole answer.
@@ -157,7 +178,7 @@ export function directServer(
         const body = w.body;
         sink.data(typeof body === 'string' ? Buffer.from(body) : Buffer.isBuffer(body) ? body : await readAll(body));
         sink.end();
-        return { statusCode: w.code, headers: w.headers, close: () => {} };
+        return { statusCode: w.code, headers: asSent(w.code, w.headers, body as string).headers, close: () => {} };
       }
       let headed!: () => void;
       const head = new Promise<void>((resolve) => (headed = resolve));
