@@ -99,15 +99,32 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const { auth, adminToken } = loadTokens(dataDir);
   const pki = options.insecureHttp ? undefined : ensurePki(dataDir);
 
-  const app = Fastify({
+  // Typed as plain HTTP/1 (the handlers use the compatible subset): fastify's overloads pick the server type from a
+  // literal `http2` flag, which here depends on whether TLS is on.
+  const app = (Fastify as (opts: object) => unknown)({
     logger: false,
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 2048 },
     forceCloseConnections: true,
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
-    ...(pki ? { https: { key: pki.key, cert: pki.cert } } : {}),
-  }) as unknown as FastifyInstance;
+    // HTTPS speaks HTTP/2 (kubectl and client-go multiplex every request and watch over one connection) and
+    // HTTP/1.1 for clients that ask for it by ALPN. Watches are long streams: no idle timeout on a session, flow
+    // control windows and session memory large enough that 100 watch streams on one connection do not stall.
+    ...(pki
+      ? {
+          http2: true,
+          http2SessionTimeout: 0,
+          https: {
+            allowHTTP1: true,
+            key: pki.key,
+            cert: pki.cert,
+            maxSessionMemory: 256,
+            settings: { maxConcurrentStreams: 1000, initialWindowSize: 4 << 20 },
+          },
+        }
+      : {}),
+  }) as FastifyInstance;
 
   // Declared up front so every request object has the same shape (fastify's advice for per-request fields).
   app.decorateRequest('apiLabels', undefined);

@@ -133,7 +133,8 @@ export async function serveWatch(
   res.writeHead(200, {
     'content-type': 'application/json',
     'cache-control': 'no-cache, private',
-    'transfer-encoding': 'chunked',
+    // HTTP/2 frames the stream itself and forbids the header.
+    ...(res.req.httpVersionMajor === 2 ? {} : { 'transfer-encoding': 'chunked' }),
   });
   // Clients (client-go's Watch) return only once headers arrive: send them now, not with the first event.
   res.flushHeaders();

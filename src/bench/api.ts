@@ -3,11 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import http2, { type ClientHttp2Session } from 'node:http2';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineSplitter, rawWatch } from './watchreader.js';
+import { h2Watch, LineSplitter, rawWatch } from './watchreader.js';
 
 interface Options {
   pods: number;
@@ -15,13 +16,25 @@ interface Options {
   watchers: number;
   json: boolean;
   insecure: boolean;
+  /** Over HTTPS, speak HTTP/1.1 with a connection per client and watcher instead of HTTP/2. */
+  http1: boolean;
+  /** HTTP/2 connections the clients and watchers share (client-go uses one per server). */
+  h2Connections: number;
   /** Use an already running server (its data dir holds tokens.csv and pki/). */
   server?: string;
   data?: string;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { pods: 10_000, clients: 64, watchers: 100, json: false, insecure: false };
+  const o: Options = {
+    pods: 10_000,
+    clients: 64,
+    watchers: 100,
+    json: false,
+    insecure: false,
+    http1: false,
+    h2Connections: 1,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -34,6 +47,8 @@ function parse(argv: string[]): Options {
     else if (a === '--clients') o.clients = num();
     else if (a === '--watchers') o.watchers = num();
     else if (a === '--insecure-http') o.insecure = true;
+    else if (a === '--http1') o.http1 = true;
+    else if (a === '--h2-connections') o.h2Connections = num();
     else if (a === '--server') o.server = argv[++i];
     else if (a === '--data') o.data = argv[++i];
     else throw new Error(`unknown argument ${a}`);
@@ -121,6 +136,52 @@ function makeClient(url: string, token: string, ca: string | undefined, sockets:
   };
 }
 
+/** Opens `n` HTTP/2 sessions; fails clearly when the server does not negotiate h2. */
+async function h2Sessions(url: string, ca: string | undefined, n: number): Promise<ClientHttp2Session[]> {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ClientHttp2Session>((resolve, reject) => {
+          const s = http2.connect(url, { ca });
+          s.once('connect', () => resolve(s));
+          s.once('error', (e) => reject(new Error(`HTTP/2 to ${url} failed (${e.message}); try --http1`)));
+        }),
+    ),
+  );
+}
+
+/** Requests as streams spread over the sessions, like client-go's shared HTTP/2 transport. */
+function makeH2Client(sessions: ClientHttp2Session[], token: string): Client {
+  let turn = 0;
+  return {
+    close: () => {
+      for (const s of sessions) s.close();
+    },
+    request(method, path, body) {
+      return new Promise((resolve, reject) => {
+        const headers: http2.OutgoingHttpHeaders = {
+          ':method': method,
+          ':path': path,
+          authorization: `Bearer ${token}`,
+        };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        const stream = sessions[turn++ % sessions.length]!.request(headers);
+        let status = 0;
+        const parts: Buffer[] = [];
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (d: Buffer) => parts.push(d));
+        stream.on('end', () => {
+          const receivedAt = performance.now();
+          resolve({ status, body: Buffer.concat(parts).toString(), receivedAt });
+        });
+        stream.on('error', reject);
+        stream.end(body);
+      });
+    },
+  };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks of 1/100 s). */
 function serverCpuSeconds(pid: number): number {
   try {
@@ -164,7 +225,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const token = readFileSync(join(dir, 'tokens.csv'), 'utf8').split(',')[0]!;
     const ca = url.startsWith('http:') ? undefined : readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8');
-    const client = makeClient(url, token, ca, o.clients);
+    const useH2 = url.startsWith('https:') && !o.http1;
+    const sessions = useH2 ? await h2Sessions(url, ca, o.h2Connections) : [];
+    const client = useH2 ? makeH2Client(sessions, token) : makeClient(url, token, ca, o.clients);
     const ns = 'bench';
     const created = await client.request(
       'POST',
@@ -225,21 +288,18 @@ export async function run(argv: string[]): Promise<number> {
       // of 1.7 KB per event and watcher): the watchers share the machine with the server, so they must be cheap.
       let now = 0;
       const lines = new LineSplitter((buf, start, nl) => onLine(w, buf, start, nl, now));
-      watches.push(
-        rawWatch({
-          url: watchUrl,
-          path: `/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${startRv}`,
-          token,
-          ca,
-          onData: (buf, start, end, at) => {
-            now = at;
-            lines.feed(buf, start, end);
-          },
-          onEnd: (err) => {
-            if (err && !stopping && watchFailures++ < 3) process.stderr.write(`watcher ${w}: ${err.message}\n`);
-          },
-        }),
-      );
+      const watch = {
+        path: `/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${startRv}`,
+        token,
+        onData: (buf: Buffer, start: number, end: number, at: number) => {
+          now = at;
+          lines.feed(buf, start, end);
+        },
+        onEnd: (err?: Error) => {
+          if (err && !stopping && watchFailures++ < 3) process.stderr.write(`watcher ${w}: ${err.message}\n`);
+        },
+      };
+      watches.push(useH2 ? h2Watch(sessions[w % sessions.length]!, watch) : rawWatch({ ...watch, url: watchUrl, ca }));
     }
     await new Promise((r) => setTimeout(r, 500));
 
@@ -320,7 +380,7 @@ export async function run(argv: string[]): Promise<number> {
       `watch: ${o.watchers} watchers, ${eventsSeen} events${wait ? '' : ' (INCOMPLETE after 60 s)'}; delivery after the create's ack (0 when the event came first) p50 ${round(percentile(watchLatencies, 50))} ms, p99 ${result.watchP99Ms} ms; after its send p99 ${round(percentile(sendLatencies, 99))} ms; after the first sign of the commit (ack or first watcher) p99 ${round(percentile(spreadLatencies, 99))} ms`,
       `list of ${listed} pods: ${result.list10kMs} ms to the last byte (${(list.body.length / 1048576).toFixed(1)} MiB), then join ${round(joinMs)} ms, JSON.parse ${round(parseMs)} ms`,
       `CPU seconds: bench client ${round(cpuSeconds(clientCpu0))}${serverCpu0 !== undefined ? `, server ${round(serverCpuSeconds(child!.pid!) - serverCpu0)} (creates+watch ${round(serverCpuCreate)}, list ${round(serverCpuSeconds(child!.pid!) - serverCpuList)})` : ''}`,
-      `transport: ${url.startsWith('https') ? 'HTTPS' : 'HTTP'}, store: sqlite`,
+      `transport: ${useH2 ? `HTTPS, HTTP/2 (${o.h2Connections} connection${o.h2Connections > 1 ? 's' : ''} shared by clients and watchers)` : url.startsWith('https') ? 'HTTPS, HTTP/1.1 (a connection per client and watcher)' : 'HTTP/1.1'}, store: sqlite`,
     ];
     client.close();
     for (const l of lines) process.stdout.write(`${l}\n`);

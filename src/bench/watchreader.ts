@@ -1,5 +1,6 @@
 // A lean watch reader for benchmarks: one GET over a bare TLS (or TCP) socket, the chunked body decoded by hand and
 // split into lines, so 100 watchers in one process cost little more than decrypting what they receive.
+import type { ClientHttp2Session } from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -192,5 +193,32 @@ export function rawWatch(o: RawWatchOptions): { destroy(): void } {
   });
   socket.on('error', (e) => end(e));
   socket.on('close', () => end());
+  return { destroy: () => end() };
+}
+
+/**
+ * Opens one watch as a stream of an HTTP/2 session (as client-go multiplexes its watches over one connection): DATA
+ * frames carry the body as is, so there is no chunk framing to decode.
+ */
+export function h2Watch(session: ClientHttp2Session, o: Omit<RawWatchOptions, 'url' | 'ca'>): { destroy(): void } {
+  const stream = session.request({
+    ':method': 'GET',
+    ':path': o.path,
+    authorization: `Bearer ${o.token}`,
+    accept: 'application/json',
+  });
+  let ended = false;
+  const end = (err?: Error) => {
+    if (ended) return;
+    ended = true;
+    stream.close();
+    o.onEnd?.(err);
+  };
+  stream.on('response', (headers) => {
+    if (headers[':status'] !== 200) end(new Error(`watch answered ${String(headers[':status'])}`));
+  });
+  stream.on('data', (chunk: Buffer) => o.onData(chunk, 0, chunk.length, performance.now()));
+  stream.on('error', (e) => end(e));
+  stream.on('close', () => end());
   return { destroy: () => end() };
 }
