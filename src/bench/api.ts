@@ -143,8 +143,12 @@ async function h2Sessions(url: string, ca: string | undefined, n: number): Promi
       { length: n },
       () =>
         new Promise<ClientHttp2Session>((resolve, reject) => {
-          const s = http2.connect(url, { ca });
-          s.once('connect', () => resolve(s));
+          // Large windows: 100 watch streams on one connection must not wait for WINDOW_UPDATEs.
+          const s = http2.connect(url, { ca, maxSessionMemory: 256, settings: { initialWindowSize: 4 << 20 } });
+          s.once('connect', () => {
+            s.setLocalWindowSize(64 << 20);
+            resolve(s);
+          });
           s.once('error', (e) => reject(new Error(`HTTP/2 to ${url} failed (${e.message}); try --http1`)));
         }),
     ),
