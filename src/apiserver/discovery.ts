@@ -55,6 +55,68 @@ export function resourceList(registry: Registry, group: string, version: string)
   };
 }
 
+/** The Accept media types of aggregated discovery; the client tells the format only from the reply's Content-Type. */
+export const aggregatedDiscoveryTypes = {
+  v2: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+  v2beta1: 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+} as const;
+
+/** The aggregated discovery version an Accept header asks for first, if any (kubectl 1.30+ lists v2, then v2beta1). */
+export function aggregatedDiscoveryVersion(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
+  for (const part of (accept ?? '').split(',')) {
+    const params = part.split(';').map((x) => x.trim());
+    if (params[0] !== 'application/json' || !params.includes('g=apidiscovery.k8s.io')) continue;
+    if (!params.includes('as=APIGroupDiscoveryList')) continue;
+    if (params.includes('v=v2')) return 'v2';
+    if (params.includes('v=v2beta1')) return 'v2beta1';
+  }
+  return undefined;
+}
+
+/**
+ * Aggregated discovery (apidiscovery.k8s.io APIGroupDiscoveryList): every group-version's resources in one reply, so
+ * kubectl makes two discovery requests instead of one per group-version. `core` answers /api (one item named ""),
+ * otherwise /apis. Shape from k8s.io/api apidiscovery/v2 types.go.
+ */
+export function aggregatedDiscovery(registry: Registry, core: boolean, version: 'v2' | 'v2beta1'): Obj {
+  const groups = new Map<string, string[]>();
+  for (const gv of registry.groupVersions()) {
+    if ((gv.group === '') !== core) continue;
+    const list = groups.get(gv.group) ?? [];
+    list.push(gv.version);
+    groups.set(gv.group, list);
+  }
+  const items = [...groups].map(([group, versions]) => ({
+    metadata: { name: group },
+    versions: versions.map((v) => ({
+      version: v,
+      resources: registry.resourcesIn(group, v).map((def) => resourceDiscovery(def)),
+      freshness: 'Current',
+    })),
+  }));
+  return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items };
+}
+
+function resourceDiscovery(def: ResourceDef): Obj {
+  const r: Obj = {
+    resource: def.resource,
+    responseKind: { group: def.group, version: def.version, kind: def.kind },
+    scope: def.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: def.singular,
+    verbs: def.readOnly ? ['get', 'list'] : allVerbs,
+  };
+  if (def.shortNames?.length) r.shortNames = def.shortNames;
+  if (def.categories?.length) r.categories = def.categories;
+  const subs = subresourceEntries(def);
+  if (subs.length)
+    r.subresources = subs.map((e) => ({
+      subresource: String(e.name).slice(def.resource.length + 1),
+      responseKind: { group: e.group ?? def.group, version: e.version ?? def.version, kind: e.kind },
+      verbs: e.verbs,
+    }));
+  return r;
+}
+
 export function apiVersions(address: string): Obj {
   return {
     kind: 'APIVersions',

@@ -7,7 +7,16 @@ import { openStore, type OpenStoreOptions } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { ServiceIpAllocator } from './allocator.js';
 import { loadTokens, type TokenAuthenticator } from './auth.js';
-import { apiGroup, apiGroupList, apiVersions, groupVersions, versionInfo } from './discovery.js';
+import {
+  aggregatedDiscovery,
+  aggregatedDiscoveryTypes,
+  aggregatedDiscoveryVersion,
+  apiGroup,
+  apiGroupList,
+  apiVersions,
+  groupVersions,
+  versionInfo,
+} from './discovery.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ApiMetrics } from './metrics.js';
 import { MetricsData } from './metricsdata.js';
@@ -203,8 +212,21 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   let address = `${host}:${options.port ?? 6443}`;
   const json = (reply: FastifyReply, body: unknown) =>
     reply.header('content-type', 'application/json').send(JSON.stringify(body));
-  app.get('/api', async (_req, reply) => json(reply, apiVersions(address)));
-  app.get('/apis', async (_req, reply) => json(reply, apiGroupList(registry)));
+  // Aggregated discovery when the client asks for it (kubectl 1.27+), else the legacy documents. Fixed per registry.
+  const aggregated = new Map<string, Buffer>();
+  const discovery = (core: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('vary', 'Accept');
+    const version = aggregatedDiscoveryVersion(req.headers.accept);
+    if (!version) return json(reply, core ? apiVersions(address) : apiGroupList(registry));
+    const key = `${core}/${version}`;
+    let body = aggregated.get(key);
+    if (body === undefined)
+      aggregated.set(key, (body = Buffer.from(JSON.stringify(aggregatedDiscovery(registry, core, version)))));
+    // A Buffer: fastify leaves its Content-Type alone (it rewrites a string's, dropping the `as` parameter).
+    return reply.header('content-type', aggregatedDiscoveryTypes[version]).send(body);
+  };
+  app.get('/api', discovery(true));
+  app.get('/apis', discovery(false));
   app.get('/apis/:group', async (req, reply) => {
     const group = (req.params as { group: string }).group;
     const versions = groupVersions(registry, group);
