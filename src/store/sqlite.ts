@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { assertWritable, decodeContinue, encodeContinue, keyAfter, prefixEnd, inRange } from './keys.js';
+import { prepareListStatements, readListing, type ListStatements } from './sqlite-list.js';
 import { compactionPolicy, compactionTarget, DEFAULT_COMPACT_INTERVAL_MS } from './policy.js';
 import { DEFAULT_WATCH_BUFFER, WatchStream } from './watch-stream.js';
 import {
@@ -67,9 +68,6 @@ interface LogRow {
   prev_revision: number;
   value: string;
 }
-
-/** A listing row in raw (array) form: [id, name, create_revision, value]. */
-type ListRow = [number, string, number, string];
 
 interface ChangeRow extends LogRow {
   p_id: number | null;
@@ -149,8 +147,7 @@ export class SqliteStore implements Store {
   private readonly stmt: {
     latest: Database.Statement<[string], LogRow>;
     insert: Database.Statement<[number, string, number, number, number, number, number, string]>;
-    listBounded: Database.Statement<[string, string, number, number], ListRow>;
-    listOpen: Database.Statement<[string, number, number], ListRow>;
+    list: ListStatements;
     countBounded: Database.Statement<[string, string, number], { n: number }>;
     countOpen: Database.Statement<[string, number], { n: number }>;
     changesBounded: Database.Statement<[number, string, string, number], ChangeRow>;
@@ -175,12 +172,10 @@ export class SqliteStore implements Store {
     const newest = db.prepare(`SELECT ts FROM log ORDER BY id DESC LIMIT 1`).get() as { ts: number } | undefined;
     this.lastTs = newest?.ts ?? 0;
 
-    // Latest row per key at or below a revision: SQLite fills the bare columns from the row holding MAX(id).
-    const listSql = (bounded: boolean, count: boolean) => {
+    // Live keys at or below a revision (each key's newest row there, unless a delete), counted for `remaining`.
+    const countSql = (bounded: boolean) => {
       const where = bounded ? 'name >= ? AND name < ? AND id <= ?' : 'name >= ? AND id <= ?';
-      const inner = `SELECT MAX(id) AS id, name, create_revision, value
-        FROM log WHERE ${where} GROUP BY name HAVING deleted = 0`;
-      return count ? `SELECT COUNT(*) AS n FROM (${inner})` : `${inner} ORDER BY name LIMIT ?`;
+      return `SELECT COUNT(*) AS n FROM (SELECT MAX(id), deleted FROM log WHERE ${where} GROUP BY name HAVING deleted = 0)`;
     };
     const changesSql = (bounded: boolean) => `
       SELECT l.id, l.name, l.created, l.deleted, l.create_revision, l.prev_revision, l.value,
@@ -194,11 +189,9 @@ export class SqliteStore implements Store {
         `INSERT INTO log (id, name, created, deleted, create_revision, prev_revision, ts, value)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      // Raw rows (arrays) and only the columns a listing needs: building 10,000 objects is most of a list's cost.
-      listBounded: db.prepare<[string, string, number, number], ListRow>(listSql(true, false)).raw(true),
-      listOpen: db.prepare<[string, number, number], ListRow>(listSql(false, false)).raw(true),
-      countBounded: db.prepare(listSql(true, true)),
-      countOpen: db.prepare(listSql(false, true)),
+      list: prepareListStatements(db),
+      countBounded: db.prepare(countSql(true)),
+      countOpen: db.prepare(countSql(false)),
       changesBounded: db.prepare(changesSql(true)),
       changesOpen: db.prepare(changesSql(false)),
       rowAfter: db.prepare(`SELECT id, ts FROM log WHERE id >= ? ORDER BY id LIMIT 1`),
@@ -322,17 +315,13 @@ export class SqliteStore implements Store {
     }
     const end = prefixEnd(prefix);
     const limit = options.limit && options.limit > 0 ? options.limit : -1;
-    const fetch = limit > 0 ? limit + 1 : -1;
-    const rows =
-      end === undefined
-        ? this.stmt.listOpen.all(start, revision, fetch)
-        : this.stmt.listBounded.all(start, end, revision, fetch);
-    const result: ListResult = { items: [], revision };
-    const more = limit > 0 && rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    result.items = page.map(([id, key, createRevision, value]) => ({ key, value, createRevision, modRevision: id }));
+    // One more than the page, to learn whether another page follows.
+    const items = readListing(this.stmt.list, start, end, revision, limit > 0 ? limit + 1 : -1);
+    const more = limit > 0 && items.length > limit;
+    if (more) items.pop();
+    const result: ListResult = { items, revision };
     if (more) {
-      const next = keyAfter(page[page.length - 1]![1]);
+      const next = keyAfter(items[items.length - 1]!.key);
       result.continue = encodeContinue({ revision, start: next });
       result.remaining =
         end === undefined
