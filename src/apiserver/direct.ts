@@ -85,6 +85,8 @@ class DirectWatchResponse extends EventEmitter {
  */
 function wireType(type: string, body: unknown): string {
   if (typeof body !== 'string') return type;
+  // The common case first, without parsing: what the REST handlers set for JSON.
+  if (type === 'application/json') return 'application/json; charset=utf-8';
   const semi = type.indexOf(';');
   const media = semi < 0 ? type : type.slice(0, semi);
   if (!media.includes('json') || /;\s*charset=/i.test(type)) return type;

@@ -1,4 +1,5 @@
 // Turns a chunked watch response (one JSON event per line) into an async iterator of events.
+import { StringDecoder } from 'node:string_decoder';
 import { StatusError } from '../api/status.js';
 import { statusFromResponse } from './errors.js';
 import type { StreamResponse } from './transport.js';
@@ -29,18 +30,30 @@ export function watchEvents<T>(
           for await (const c of res.body) chunks.push(c as Buffer);
           throw statusFromResponse(res.statusCode, Buffer.concat(chunks));
         }
+        // Each chunk is decoded once (a character split between chunks is completed by the next one); lines are
+        // cut out of it by position, with no re-slicing of what is left.
+        const decoder = new StringDecoder('utf8');
         let pending = '';
         for await (const chunk of res.body) {
-          pending += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+          const text = typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+          const data = pending ? pending + text : text;
+          let start = 0;
           let nl: number;
-          while ((nl = pending.indexOf('\n')) >= 0) {
-            const line = pending.slice(0, nl).trim();
-            pending = pending.slice(nl + 1);
-            if (line) yield parse<T>(line);
+          while ((nl = data.indexOf('\n', start)) >= 0) {
+            if (nl > start) {
+              const ev = parseLine<T>(data, start, nl);
+              if (ev) yield ev;
+            }
+            start = nl + 1;
           }
+          pending = start < data.length ? data.slice(start) : '';
           if (pending.length > maxLine) throw new StatusError(500, 'InternalError', 'watch event line too long');
         }
-        if (pending.trim()) yield parse<T>(pending.trim());
+        pending += decoder.end();
+        if (pending) {
+          const ev = parseLine<T>(pending, 0, pending.length);
+          if (ev) yield ev;
+        }
       } catch (e) {
         // An abort from our side ends the iteration quietly; anything else is the caller's to handle.
         if (signal?.aborted) return;
@@ -53,7 +66,14 @@ export function watchEvents<T>(
   };
 }
 
-function parse<T>(line: string): WatchEvent<T> {
+/** The event in data[start, end), or undefined for a blank line. */
+function parseLine<T>(data: string, start: number, end: number): WatchEvent<T> | undefined {
+  let line = data.slice(start, end);
+  // Our server writes no padding; other servers may end lines with CR or add spaces.
+  if (line.charCodeAt(0) <= 32 || line.charCodeAt(line.length - 1) <= 32) {
+    line = line.trim();
+    if (!line) return undefined;
+  }
   let ev: WatchEvent<T>;
   try {
     ev = JSON.parse(line) as WatchEvent<T>;

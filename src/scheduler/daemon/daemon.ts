@@ -246,7 +246,9 @@ export class SchedulerDaemon {
     const byProfile = new Map<string, QueuedPod[]>();
     for (const qp of batch) {
       const name = qp.pod.spec?.schedulerName || 'default-scheduler';
-      byProfile.set(name, [...(byProfile.get(name) ?? []), qp]);
+      const list = byProfile.get(name);
+      if (list) list.push(qp);
+      else byProfile.set(name, [qp]);
     }
     const binds: Promise<void>[] = [];
     const failed: [Scheduler, QueuedPod, string, string][] = [];
@@ -281,7 +283,10 @@ export class SchedulerDaemon {
         const byNode = new Map<string, Pod[]>();
         for (const p of this.podInformer?.list() ?? []) {
           const n = p.spec?.nodeName;
-          if (n) byNode.set(n, [...(byNode.get(n) ?? []), p]);
+          if (!n) continue;
+          const list = byNode.get(n);
+          if (list) list.push(p);
+          else byNode.set(n, [p]);
         }
         const result = await preempt(engine, qp.pod, why, (n) => byNode.get(n) ?? []);
         if (result.node !== undefined) await this.evict(qp, result.node, result.victims, schedulerName);
