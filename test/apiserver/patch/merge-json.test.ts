@@ -1,6 +1,7 @@
 import t from 'tap';
 import { applyJsonPatch, applyMergePatch } from '../../../src/apiserver/patch/index.js';
 import { StatusError } from '../../../src/api/status.js';
+import { statusCodeOf as codeOf } from '../../lib/status-code.js';
 
 t.test('merge patch follows RFC 7386 appendix A', (t) => {
   // A selection of the RFC's example table.
@@ -99,13 +100,3 @@ t.test('JSON patch errors map to the statuses kube-apiserver returns', (t) => {
   t.equal(code(new Array(10001).fill({ op: 'test', path: '/spec/replicas', value: 1 })), 413, 'too many ops');
   t.end();
 });
-
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-    return 0;
-  } catch (e) {
-    if (e instanceof StatusError) return e.code;
-    throw e;
-  }
-}

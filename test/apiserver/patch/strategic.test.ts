@@ -1,6 +1,6 @@
 import t from 'tap';
 import { applyStrategicMergePatch } from '../../../src/apiserver/patch/index.js';
-import { StatusError } from '../../../src/api/status.js';
+import { statusCodeOf as codeOf } from '../../lib/status-code.js';
 
 const deployment = { group: 'apps', version: 'v1', kind: 'Deployment' };
 const pod = { group: '', version: 'v1', kind: 'Pod' };
@@ -209,16 +209,6 @@ t.test('service ports merge by port; conditions by type', (t) => {
   ]);
   t.end();
 });
-
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-    return 0;
-  } catch (e) {
-    if (e instanceof StatusError) return e.code;
-    throw e;
-  }
-}
 
 t.test('$retainKeys inside list elements (volume source switch by kubectl apply)', (t) => {
   const live = {

@@ -2,6 +2,7 @@ import t from 'tap';
 import protobuf from 'protobufjs/minimal.js';
 import { decodeProtobuf } from '../../../src/apiserver/protobuf/index.js';
 import { StatusError } from '../../../src/api/status.js';
+import { statusCodeOf as codeOf } from '../../lib/status-code.js';
 
 const magic = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
@@ -14,16 +15,6 @@ function envelope(apiVersion: string, kind: string, raw: Uint8Array, extra?: (w:
   w.uint32((2 << 3) | 2).bytes(raw);
   extra?.(w);
   return Buffer.concat([magic, w.finish()]);
-}
-
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-    return 0;
-  } catch (e) {
-    if (e instanceof StatusError) return e.code;
-    throw e;
-  }
 }
 
 t.test('a ConfigMap with unknown fields, labels, times and binary data', (t) => {
