@@ -3,7 +3,7 @@
 // watches into a minimal response that hands each written buffer to the client as it is (no chunk framing).
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { unauthorized } from '../api/status.js';
+import { serviceUnavailable, unauthorized, type StatusError } from '../api/status.js';
 import type { DirectChunkSink, DirectReply, DirectRequest, DirectServer, DirectWatch } from '../client/transport.js';
 import { ApiDispatcher, errorReply, wireReply, type RequestLabels, type WatchServer } from './dispatch.js';
 import type { ApiMetrics } from './metrics.js';
@@ -100,15 +100,20 @@ function asSent(statusCode: number, headers: Record<string, string>, body: Buffe
   return { statusCode, headers, body };
 }
 
-/** Builds the DirectServer of one API server. */
+/** Builds the DirectServer of one API server; close() makes it refuse requests (the server is shutting down). */
 export function directServer(
   dispatcher: ApiDispatcher,
   metrics: ApiMetrics,
   log: (line: string) => void,
-): DirectServer {
-  const denied = (): DirectReply => {
-    const e = unauthorized();
-    return asSent(e.code, { 'content-type': 'application/json' }, JSON.stringify(e.status));
+): DirectServer & { close(): void } {
+  let closed = false;
+  const statusReply = (e: StatusError): DirectReply =>
+    asSent(e.code, { 'content-type': 'application/json' }, JSON.stringify(e.status));
+  /** What a request gets before dispatch: 503 once closed, 401 without a valid token, else undefined. */
+  const refused = (req: DirectRequest): DirectReply | undefined => {
+    if (closed) return statusReply(serviceUnavailable('the API server is shutting down'));
+    if (!dispatcher.authorized(pathOf(req.path), req.headers.authorization)) return statusReply(unauthorized());
+    return undefined;
   };
   const pathOf = (url: string) => {
     const q = url.indexOf('?');
@@ -128,13 +133,15 @@ export function directServer(
 
   return {
     handles: (method, url) => dispatcher.handles(method, url),
+    close: () => void (closed = true),
 
     async request(req: DirectRequest): Promise<DirectReply> {
       const start = performance.now();
       const labels: { value?: RequestLabels } = {};
       let reply: DirectReply;
       try {
-        if (!dispatcher.authorized(pathOf(req.path), req.headers.authorization)) return denied();
+        const no = refused(req);
+        if (no) return no;
         ApiDispatcher.checkBody(req.body);
         const r = await dispatcher.dispatch(
           { method: req.method, url: req.path, headers: req.headers, body: req.body },
@@ -159,8 +166,9 @@ export function directServer(
     },
 
     async watch(req: DirectRequest, sink: DirectChunkSink): Promise<DirectWatch> {
-      if (!dispatcher.authorized(pathOf(req.path), req.headers.authorization)) {
-        const d = denied();
+      const no = refused(req);
+      if (no) {
+        const d = no;
         sink.data(Buffer.from(d.body as string));
         sink.end();
         return { statusCode: d.statusCode, headers: d.headers, close: () => {} };

@@ -290,6 +290,8 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       closed = true;
       ready = false;
       cleaner.close();
+      // In-process clients are refused from now on, as HTTP ones are once fastify closes.
+      direct.close();
       cache.close();
       await app.close();
       if (ownStore) await store.close();

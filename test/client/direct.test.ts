@@ -191,3 +191,30 @@ t.test('direct watch: closing ends the server side, and the server ending ends t
   for await (const ev of c.watch(res, { timeoutSeconds: 1 })) events.push(ev.type);
   t.same(events, ['ADDED'], 'initial event, then the end');
 });
+
+t.test('after the server closed, direct requests and watches get 503 ServiceUnavailable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-direct-'));
+  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
+  const c = createClient({ inject: server.fastify, token: server.adminToken });
+  const res = { group: '', version: 'v1', resource: 'configmaps', namespace: 'default' };
+  const got: string[] = [];
+  const watching = (async () => {
+    for await (const ev of c.watch(res)) got.push(ev.type);
+  })();
+  await c.create(res, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before' } });
+  await server.close();
+  t.teardown(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The open watch ends with the cache's shutdown (410, so informers would relist), not silently hang.
+  await watching;
+  t.equal(got[got.length - 1], 'ERROR', 'the open watch got an ERROR event at shutdown');
+  await t.rejects(c.get(res, 'before'), { code: 503, reason: 'ServiceUnavailable' });
+  await t.rejects(
+    (async () => {
+      for await (const _ of c.watch(res)) break;
+    })(),
+    { code: 503 },
+  );
+});
