@@ -975,25 +975,34 @@ function listTop(c: usize, top: i32): void {
 
 /**
  * The node with the highest key fmix32(salt ^ hash) among `len` listed nodes, assuming distinct keys (no duplicate
- * hashes): four keys per SIMD step, lane-wise maxima and their positions merged at the end. -1 when the only
- * candidate has key 0 (never above the lanes' initial maximum) or the list is empty.
+ * hashes). Sixteen keys per step: four SIMD hashes folded into one lane-wise maximum that is compared with the best
+ * key so far; only a block holding a better key is walked by scalar code (for random keys a new best appears
+ * O(log len) times), so the loop carries no compare-and-select chain from one step to the next. -1 when the only
+ * candidate has key 0 (never above the initial best) or the list is empty.
  */
 export function bestOfList(nodes: usize, hashes: usize, len: i32, salt: u32): i32 {
   const saltV = i32x4.splat(salt);
-  const four = i32x4.splat(4);
-  let cur = i32x4(0, 1, 2, 3);
-  let maxV = i32x4.splat(0);
-  let idxV = i32x4.splat(-1);
-  const whole = len & ~3;
-  for (let i = 0; i < whole; i += 4) {
-    const h = fmix32x4(v128.xor(v128.load(hashes + ((<usize>i) << 2)), saltV));
-    const gt = i32x4.gt_u(h, maxV);
-    maxV = v128.bitselect(h, maxV, gt);
-    idxV = v128.bitselect(cur, idxV, gt);
-    cur = i32x4.add(cur, four);
+  let bestV = i32x4.splat(0);
+  let best: i32 = -1;
+  let bestKey: u32 = 0;
+  const whole = len & ~15;
+  for (let i = 0; i < whole; i += 16) {
+    const p = hashes + ((<usize>i) << 2);
+    const h0 = fmix32x4(v128.xor(v128.load(p), saltV));
+    const h1 = fmix32x4(v128.xor(v128.load(p, 16), saltV));
+    const h2 = fmix32x4(v128.xor(v128.load(p, 32), saltV));
+    const h3 = fmix32x4(v128.xor(v128.load(p, 48), saltV));
+    const m = i32x4.max_u(i32x4.max_u(h0, h1), i32x4.max_u(h2, h3));
+    if (!v128.any_true(i32x4.gt_u(m, bestV))) continue;
+    for (let k = 0; k < 16; k++) {
+      const key = fmix32(salt ^ load<u32>(p + ((<usize>k) << 2)));
+      if (key > bestKey) {
+        best = i + k;
+        bestKey = key;
+      }
+    }
+    bestV = i32x4.splat(bestKey);
   }
-  let best = mergeLanes(idxV, maxV);
-  let bestKey = mergedKey;
   for (let i = whole; i < len; i++) {
     const key = fmix32(salt ^ load<u32>(hashes + ((<usize>i) << 2)));
     if (key > bestKey) {

@@ -12,6 +12,7 @@ import { prng } from './fixtures/generate.js';
 interface TieKernels extends SchedulerKernels {
   bestOfBitset(bits: number, words: number, salt: number): number;
   bestOfBitsetScalar(bits: number, words: number, salt: number): number;
+  bestOfList(nodes: number, hashes: number, len: number, salt: number): number;
 }
 
 t.test('the SIMD tie-break picks what tiebreak.ts picks, at every density', (t) => {
@@ -57,6 +58,56 @@ t.test('the SIMD tie-break picks what tiebreak.ts picks, at every density', (t) 
       checked++;
     }
   }
+  t.ok(checked > 0);
+  t.end();
+});
+
+t.test('the top-list tie-break (sixteen keys per step) picks what tiebreak.ts picks, at every length', (t) => {
+  const w = loadWasm<TieKernels>('scheduler');
+  const k = w.exports;
+  const cap = 1024;
+  const base = Math.ceil(k.heapBase() / 16) * 16;
+  const nodes = base;
+  const hashes = nodes + cap * 4;
+  w.memory.grow(1);
+  const v = w.views;
+  const r = prng(11);
+  let checked = 0;
+  for (const len of [0, 1, 2, 3, 4, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 255, 256, 1000, 1024]) {
+    for (let round = 0; round < 20; round++) {
+      // Distinct hashes (the list's contract), slots in any order.
+      const used = new Set<number>();
+      const list: { slot: number; hash: number }[] = [];
+      while (list.length < len) {
+        const hash = Math.floor(r() * 2 ** 32) >>> 0;
+        if (used.has(hash)) continue;
+        used.add(hash);
+        list.push({ slot: Math.floor(r() * 1e6), hash });
+      }
+      const salt = podTieSalt(round * 31, fnv1a32(`pod-${len}-${round}`));
+      // Round 1 puts a key-0 node (hash === salt: fmix32(0) is 0) somewhere: it can never win, and alone it gives -1.
+      if (round === 1 && len > 0 && !used.has(salt)) list[Math.floor(r() * len)]!.hash = salt;
+      list.forEach((e, i) => {
+        v.i32[nodes / 4 + i] = e.slot;
+        v.u32[hashes / 4 + i] = e.hash;
+      });
+      let best = -1;
+      let bestKey = 0;
+      for (const e of list) {
+        const key = tieKey(salt, e.hash);
+        if (key > bestKey) {
+          best = e.slot;
+          bestKey = key;
+        }
+      }
+      t.equal(k.bestOfList(nodes, hashes, len, salt), best, `length ${len} round ${round}`);
+      checked++;
+    }
+  }
+  // A lone key-0 node: -1 (the caller then takes the exact walk).
+  v.u32[hashes / 4] = 12345;
+  v.i32[nodes / 4] = 7;
+  t.equal(k.bestOfList(nodes, hashes, 1, 12345), -1);
   t.ok(checked > 0);
   t.end();
 });
