@@ -106,8 +106,15 @@ export interface RelationResult {
 }
 
 export class PodRelations {
-  /** slot → classId → placed pods. */
-  readonly #placed: (Map<number, number> | undefined)[] = [];
+  /**
+   * Placed pods per (slot, class). Most nodes hold pods of one class, so each slot keeps its first class in two typed
+   * arrays (id -1: none) and only further classes in a Map: placing 10,000 pods then allocates no object per node.
+   */
+  #firstClass = new Int32Array(0);
+  #firstCount = new Int32Array(0);
+  readonly #moreClasses: (Map<number, number> | undefined)[] = [];
+  /** #placedOn's result buffer: [classId, pods, classId, pods, ...] (reused; read it before the next call). */
+  readonly #entries: number[] = [];
   readonly #classes = new Map<number, RelClass>();
   #epoch = 0;
   readonly #domains = new Map<string, Domains>();
@@ -218,26 +225,73 @@ export class PodRelations {
         counter.total += sign * w;
       }
     if (slot >= this.#withAffinity.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(Math.max(64, slot * 2));
+      const grow = (a: Int32Array, fill: number) => {
+        const b = new Int32Array(Math.max(64, slot * 2)).fill(fill);
         b.set(a);
         return b;
       };
-      this.#withAffinity = grow(this.#withAffinity);
-      this.#withRequiredAnti = grow(this.#withRequiredAnti);
+      this.#withAffinity = grow(this.#withAffinity, 0);
+      this.#withRequiredAnti = grow(this.#withRequiredAnti, 0);
+      this.#firstClass = grow(this.#firstClass, -1);
+      this.#firstCount = grow(this.#firstCount, 0);
     }
-    let m = this.#placed[slot];
-    if (!m) this.#placed[slot] = m = new Map();
-    const n = (m.get(c.id) ?? 0) + sign;
-    if (n === 0) {
-      m.delete(c.id);
-      if (m.size === 0) this.#occupied.delete(slot);
-    } else {
-      m.set(c.id, n);
-      if (n === sign && m.size === 1) this.#occupied.add(slot);
-    }
+    this.#tally(slot, c.id, sign);
     if (c.info.hasAffinity) this.#withAffinity[slot]! += sign;
     if (c.info.requiredAntiAffinityTerms.length > 0) this.#withRequiredAnti[slot]! += sign;
+  }
+
+  /**
+   * Adds sign pods of class id on slot (arrays already long enough). A slot is occupied while it has a first class;
+   * further classes exist only beside one.
+   */
+  #tally(slot: number, id: number, sign: 1 | -1): void {
+    const first = this.#firstClass[slot]!;
+    if (first === id) {
+      const n = this.#firstCount[slot]! + sign;
+      if (n !== 0) {
+        this.#firstCount[slot] = n;
+        return;
+      }
+      // The first class leaves the slot: another one (if any) takes its place.
+      const more = this.#moreClasses[slot];
+      if (more) {
+        const [nid, nk] = more.entries().next().value as [number, number];
+        more.delete(nid);
+        if (more.size === 0) this.#moreClasses[slot] = undefined;
+        this.#firstClass[slot] = nid;
+        this.#firstCount[slot] = nk;
+      } else {
+        this.#firstClass[slot] = -1;
+        this.#firstCount[slot] = 0;
+        this.#occupied.delete(slot);
+      }
+      return;
+    }
+    if (first < 0) {
+      this.#firstClass[slot] = id;
+      this.#firstCount[slot] = sign;
+      this.#occupied.add(slot);
+      return;
+    }
+    let more = this.#moreClasses[slot];
+    if (!more) this.#moreClasses[slot] = more = new Map();
+    const n = (more.get(id) ?? 0) + sign;
+    if (n !== 0) more.set(id, n);
+    else {
+      more.delete(id);
+      if (more.size === 0) this.#moreClasses[slot] = undefined;
+    }
+  }
+
+  /** The classes placed on an occupied slot with their pod counts, as [classId, pods, ...] (a reused buffer). */
+  #placedOn(slot: number): readonly number[] {
+    const out = this.#entries;
+    out.length = 0;
+    const first = this.#firstClass[slot]!;
+    if (first >= 0) out.push(first, this.#firstCount[slot]!);
+    const more = this.#moreClasses[slot];
+    if (more) for (const [id, k] of more) out.push(id, k);
+    return out;
   }
 
   #domainsOf(key: string): Domains {
@@ -283,8 +337,10 @@ export class PodRelations {
         return ok;
       };
       counter = { counts: new Int32Array(this.#cap), matches: matchesClass };
-      for (const slot of this.#occupied)
-        for (const [id, k] of this.#placed[slot]!) if (matchesClass(id)) counter.counts[slot]! += k;
+      for (const slot of this.#occupied) {
+        const e = this.#placedOn(slot);
+        for (let j = 0; j < e.length; j += 2) if (matchesClass(e[j]!)) counter.counts[slot]! += e[j + 1]!;
+      }
       this.#counters.set(key, counter);
     }
     return counter.counts;
@@ -300,7 +356,10 @@ export class PodRelations {
       for (const slot of this.#occupied) {
         const dom = d.of[slot] ?? -1;
         if (dom < 0) continue;
-        for (const [cid, k] of this.#placed[slot]!) {
+        const e = this.#placedOn(slot);
+        for (let j = 0; j < e.length; j += 2) {
+          const cid = e[j]!;
+          const k = e[j + 1]!;
           let arr = byClass.get(cid);
           if (!arr) byClass.set(cid, (arr = new Float64Array(d.values.length)));
           arr[dom]! += k;
@@ -704,8 +763,10 @@ export class PodRelations {
     for (const slot of this.#occupied) {
       const dom = d.of[slot] ?? -1;
       if (dom < 0 || (eligible && eligible[slot] !== 1)) continue;
-      for (const [cid, k] of this.#placed[slot]!) {
-        const w = weight(cid);
+      const e = this.#placedOn(slot);
+      for (let j = 0; j < e.length; j += 2) {
+        const k = e[j + 1]!;
+        const w = weight(e[j]!);
         counter.counts[dom]! += k * w;
         counter.total += k * w;
       }
