@@ -107,6 +107,10 @@ export function directServer(
   log: (line: string) => void,
 ): DirectServer & { close(): void } {
   let closed = false;
+  const pathOf = (url: string) => {
+    const q = url.indexOf('?');
+    return q < 0 ? url : url.slice(0, q);
+  };
   const statusReply = (e: StatusError): DirectReply =>
     asSent(e.code, { 'content-type': 'application/json' }, JSON.stringify(e.status));
   /** What a request gets before dispatch: 503 once closed, 401 without a valid token, else undefined. */
@@ -114,10 +118,6 @@ export function directServer(
     if (closed) return statusReply(serviceUnavailable('the API server is shutting down'));
     if (!dispatcher.authorized(pathOf(req.path), req.headers.authorization)) return statusReply(unauthorized());
     return undefined;
-  };
-  const pathOf = (url: string) => {
-    const q = url.indexOf('?');
-    return q < 0 ? url : url.slice(0, q);
   };
 
   /** Serves a watch requested through `request` (not `watch`) to its end and returns everything it wrote. */
@@ -168,10 +168,9 @@ export function directServer(
     async watch(req: DirectRequest, sink: DirectChunkSink): Promise<DirectWatch> {
       const no = refused(req);
       if (no) {
-        const d = no;
-        sink.data(Buffer.from(d.body as string));
+        sink.data(Buffer.from(no.body as string));
         sink.end();
-        return { statusCode: d.statusCode, headers: d.headers, close: () => {} };
+        return { statusCode: no.statusCode, headers: no.headers, close: () => {} };
       }
       let r;
       try {
@@ -186,9 +185,14 @@ export function directServer(
         // A GET that is not a watch after all: hand over its whole answer.
         const w = wireReply(r);
         const body = w.body;
-        sink.data(typeof body === 'string' ? Buffer.from(body) : Buffer.isBuffer(body) ? body : await readAll(body));
+        const sent = asSent(
+          w.code,
+          w.headers,
+          typeof body === 'string' || Buffer.isBuffer(body) ? body : await readAll(body),
+        );
+        sink.data(typeof sent.body === 'string' ? Buffer.from(sent.body) : sent.body);
         sink.end();
-        return { statusCode: w.code, headers: asSent(w.code, w.headers, body as string).headers, close: () => {} };
+        return { statusCode: sent.statusCode, headers: sent.headers, close: () => {} };
       }
       let headed!: () => void;
       const head = new Promise<void>((resolve) => (headed = resolve));
