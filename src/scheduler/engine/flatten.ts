@@ -159,3 +159,26 @@ export function keyHash(text: string): number {
   }
   return h >>> 0;
 }
+
+/**
+ * keyHash(podKey(pod)) computed from the namespace and name, without reading the key: a freshly built key is a rope,
+ * and reading its characters would first copy it into a flat string (one more allocation per pod).
+ */
+export function podKeyHash(pod: Pod): number {
+  const ns = pod.metadata?.namespace || 'default';
+  const name = pod.metadata?.name;
+  if (!name) throw new Error('pod has no metadata.name');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ns.length; i++) {
+    const c = ns.charCodeAt(i);
+    if (c >= 0x80) return fnv1a32(`${ns}/${name}`);
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  h = Math.imul(h ^ 0x2f, 0x01000193); // '/'
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x80) return fnv1a32(`${ns}/${name}`);
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h >>> 0;
+}

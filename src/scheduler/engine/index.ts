@@ -2,7 +2,7 @@
 // sent as deltas with each batch to one piscina worker that owns the Wasm node table, so the event loop never blocks.
 import { createPool, type Piscina } from '../../wasm/pool.js';
 import type { Engine, Explanation, Node, Pod, Profile, ScheduleResult, Workload } from '../types.js';
-import { classKey, flattenClass, flattenNode, keyHash, podKey, sameClass } from './flatten.js';
+import { classKey, flattenClass, flattenNode, keyHash, podKey, podKeyHash, sameClass } from './flatten.js';
 import type { ExplainTask, Op, ScheduleReply, ScheduleTask, Task } from './messages.js';
 import { EngineState } from './state.js';
 import { runTask } from './worker.js';
@@ -106,6 +106,10 @@ class WasmEngine implements Engine {
     this.#ops.push({ op: 'removeWorkload', kind, namespace, name });
   }
 
+  #seenAt = new Int32Array(2048);
+  #seenGen = new Uint32Array(2048);
+  #gen = 0;
+
   #takeOps(extra: Op[]): Op[] {
     const ops = this.#ops;
     this.#ops = [];
@@ -121,16 +125,40 @@ class WasmEngine implements Engine {
     const hashes = new Uint32Array(pods.length);
     const keys: string[] = new Array(pods.length);
     const repeats = new Uint8Array(pods.length);
-    const seen = new Set<string>();
     const known = this.#classOf.size;
     const recent = this.#recent.map((r) => [...r]);
+    // Keys seen earlier in the batch: an open-addressing table over the key hashes (compared as strings only when
+    // two hashes are equal), reused across batches, instead of a Set that would hash and flatten every key again.
+    let size = this.#seenAt.length;
+    if (size < 2 * pods.length) {
+      while (size < 2 * pods.length) size *= 2;
+      this.#seenAt = new Int32Array(size);
+      this.#seenGen = new Uint32Array(size);
+    }
+    const gen = ++this.#gen;
+    const seenAt = this.#seenAt;
+    const seenGen = this.#seenGen;
+    const mask = size - 1;
     try {
       for (let i = 0; i < pods.length; i++) {
-        const key = podKey(pods[i]!);
+        const pod = pods[i]!;
+        const key = podKey(pod);
+        const hash = podKeyHash(pod);
         keys[i] = key;
-        if (seen.size === seen.add(key).size) repeats[i] = 1;
-        hashes[i] = keyHash(key);
-        classIds[i] = this.#classId(pods[i]!, false, classOps);
+        hashes[i] = hash;
+        let at = hash & mask;
+        for (; seenGen[at] === gen; at = (at + 1) & mask) {
+          const j = seenAt[at]!;
+          if (hashes[j] === hash && keys[j] === key) {
+            repeats[i] = 1;
+            break;
+          }
+        }
+        if (repeats[i] === 0) {
+          seenGen[at] = gen;
+          seenAt[at] = i;
+        }
+        classIds[i] = this.#classId(pod, false, classOps);
       }
     } catch (err) {
       // Forget the classes this batch defined (ids are dense, in order of definition).

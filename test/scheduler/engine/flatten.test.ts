@@ -99,6 +99,20 @@ t.test('the pod key hash equals tiebreak.ts fnv1a32, ASCII or not', (t) => {
   t.end();
 });
 
+t.test('podKeyHash is the hash of the pod key, without building the key', async (t) => {
+  const { podKeyHash } = await import('../../../src/scheduler/engine/flatten.js');
+  const pods: Pod[] = [
+    { metadata: { name: 'p' } },
+    { metadata: { name: 'pod-123', namespace: 'ns' } },
+    { metadata: { name: 'é', namespace: 'ü' } },
+    { metadata: { name: 'x', namespace: 'ns-\u{1f600}' } },
+    { metadata: { name: 'a'.repeat(300), namespace: '' } },
+  ];
+  for (const p of pods) t.equal(podKeyHash(p), fnv1a32(podKey(p)), podKey(p));
+  t.throws(() => podKeyHash({ metadata: {} }), /pod has no metadata.name/);
+  t.end();
+});
+
 t.test('sameClass: field-by-field class equality without building keys', async (t) => {
   const { sameClass, jsonEqual } = await import('../../../src/scheduler/engine/flatten.js');
   const a = pod({}, { name: 'a', labels: { app: 'a', tier: 'x' } });
