@@ -65,6 +65,8 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
   private resyncTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly indexers: Record<string, IndexFunc<T>>;
+  /** The indexers with their index maps, listed once (every stored object walks them twice). */
+  private readonly indexList: [IndexFunc<T>, Map<string, Set<string>>][] = [];
 
   constructor(
     private client: Client,
@@ -75,7 +77,11 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
       namespace: (o) => (o.metadata?.namespace ? [o.metadata.namespace] : []),
       ...(opts.indexers ?? {}),
     };
-    for (const name of Object.keys(this.indexers)) this.indexes.set(name, new Map());
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      const index = new Map<string, Set<string>>();
+      this.indexes.set(name, index);
+      this.indexList.push([fn, index]);
+    }
   }
 
   onAdd(fn: (obj: T) => void): this {
@@ -288,8 +294,7 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
   private store(k: string, obj: T, old: T | undefined) {
     if (old) this.unindex(k, old);
     this.items.set(k, obj);
-    for (const [name, fn] of Object.entries(this.indexers)) {
-      const index = this.indexes.get(name)!;
+    for (const [fn, index] of this.indexList) {
       for (const v of safeIndex(fn, obj)) {
         let set = index.get(v);
         if (!set) index.set(v, (set = new Set()));
@@ -304,8 +309,7 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
   }
 
   private unindex(k: string, old: T) {
-    for (const [name, fn] of Object.entries(this.indexers)) {
-      const index = this.indexes.get(name)!;
+    for (const [fn, index] of this.indexList) {
       for (const v of safeIndex(fn, old)) {
         const set = index.get(v);
         set?.delete(k);

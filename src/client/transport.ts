@@ -203,6 +203,19 @@ export interface DirectServer {
   watch(req: DirectRequest, sink: DirectChunkSink): Promise<DirectWatch>;
 }
 
+/** A response whose body is text: kept as text for the JSON parse, made bytes only for a caller that asks. */
+class TextResponse implements TransportResponse {
+  private bytes: Buffer | undefined;
+  constructor(
+    readonly statusCode: number,
+    readonly headers: Record<string, string>,
+    readonly text: string,
+  ) {}
+  get body(): Buffer {
+    return (this.bytes ??= Buffer.from(this.text, 'utf8'));
+  }
+}
+
 function abortError(): Error {
   return Object.assign(new Error('This operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
 }
@@ -227,16 +240,7 @@ export function directTransport(server: DirectServer, token: string | undefined,
       const res = await server.request({ method: req.method, path: req.path, headers: headersOf(req), body: req.body });
       const body = res.body;
       if (typeof body !== 'string') return { statusCode: res.statusCode, headers: res.headers, body };
-      // Text stays text for the JSON parse; the bytes are made only for a caller that asks for them.
-      let bytes: Buffer | undefined;
-      return {
-        statusCode: res.statusCode,
-        headers: res.headers,
-        text: body,
-        get body() {
-          return (bytes ??= Buffer.from(body, 'utf8'));
-        },
-      };
+      return new TextResponse(res.statusCode, res.headers, body);
     },
     async stream(req) {
       if (!server.handles(req.method, req.path)) return fallback.stream(req);
