@@ -1032,17 +1032,23 @@ export function applyPod(podReq: usize, nzReq: usize, n: i32, sign: i32): void {
   }
 }
 
+/** A pod's tie salt from the seed and its key hash: the kernel twin of podTieSalt (src/scheduler/tiebreak.ts). */
+export function tieSalt(seed: u32, podHash: u32): u32 {
+  return fmix32(seed ^ podHash);
+}
+
 /**
  * Schedules `count` pods of class c one after another on its index (the class must not depend on other pods: no
- * host ports, spread constraints or pod affinity): pod i takes the best node for tie salt salts[i], is added to that
- * node and the node re-indexed before pod i + 1 is decided. Writes the chosen slots to out[i] and returns how many
- * pods were placed; it stops at the first pod no node fits (the caller explains that one with a full scan).
+ * host ports, spread constraints or pod affinity): pod i, whose key hash is podHashes[i], takes the best node for its
+ * tie salt, is added to that node and the node re-indexed before pod i + 1 is decided. Writes the chosen slots to
+ * out[i] and returns how many pods were placed; it stops at the first pod no node fits (the caller explains that one
+ * with a full scan).
  */
-export function scheduleRun(c: usize, salts: usize, out: usize, count: i32): i32 {
+export function scheduleRun(c: usize, podHashes: usize, seed: u32, out: usize, count: i32): i32 {
   const podReq = gp(c, C_POD_REQ);
   const nzReq = gp(c, C_NZ_REQ);
   for (let i = 0; i < count; i++) {
-    const n = bestIndexed(c, load<u32>(salts + ((<usize>i) << 2)));
+    const n = bestIndexed(c, tieSalt(seed, load<u32>(podHashes + ((<usize>i) << 2))));
     if (n < 0) return i;
     setI(out, i, n);
     applyPod(podReq, nzReq, n, 1);

@@ -85,7 +85,8 @@ export interface SchedulerKernels {
   refreshNode(c: number, n: number): number;
   bestIndexed(c: number, salt: number): number;
   applyPod(podReq: number, nzReq: number, n: number, sign: number): void;
-  scheduleRun(c: number, salts: number, out: number, count: number): number;
+  scheduleRun(c: number, podHashes: number, seed: number, out: number, count: number): number;
+  tieSalt(seed: number, podHash: number): number;
   spreadFilter(c: number, prog: number): void;
   spreadCheck(c: number, prog: number): void;
   setHashDuplicates(flag: number): void;

@@ -104,6 +104,12 @@ t.test('the top-list tie-break (sixteen keys per step) picks what tiebreak.ts pi
       checked++;
     }
   }
+  // The kernel's tie salt (scheduleRun derives it per pod) is tiebreak.ts's podTieSalt.
+  for (let i = 0; i < 200; i++) {
+    const seed = i === 0 ? 0 : i === 1 ? 0xffffffff : Math.floor(r() * 2 ** 32);
+    const hash = i === 2 ? 0 : Math.floor(r() * 2 ** 32);
+    t.equal(k.tieSalt(seed, hash) >>> 0, podTieSalt(seed, hash), `tieSalt ${seed} ${hash}`);
+  }
   // A lone key-0 node: -1 (the caller then takes the exact walk).
   v.u32[hashes / 4] = 12345;
   v.i32[nodes / 4] = 7;
