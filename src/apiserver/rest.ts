@@ -353,7 +353,8 @@ export class RestHandlers {
       const all = cache.entries(def.storage, def.namespaced ? namespace || undefined : undefined);
       const everything = sel.labels.length === 0 && sel.fields.length === 0;
       const picked = everything ? all : all.filter((e) => entryMatches(def, sel, e));
-      if (!limit || picked.length <= limit) {
+      // resourceVersion=0 ignores the limit, as upstream's cacher (it delegates only limited lists at other versions).
+      if (!limit || picked.length <= limit || rv === 0) {
         picked.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         entries = def.fromStorage ? picked.map((e) => ({ obj: e.obj, json: entryJson(def, e) })) : picked;
       }

@@ -1,6 +1,6 @@
 // Informer: list + watch into a local cache with indexes and add/update/delete handlers; relists on 410.
 //
-// Like client-go's reflector + indexer: list (paged) at the newest version, then watch from the list's
+// Like client-go's reflector + indexer: list (any version first, then paged at the newest on relists), then watch from the list's
 // resourceVersion with bookmarks; a watch that ends is resumed from the last version seen; 410 Expired/Gone (as a
 // status or an ERROR event) triggers a relist whose differences are delivered as add/update/delete; transport
 // errors back off exponentially (bounded at maxBackoffMs) and retry until stop().
@@ -241,12 +241,16 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
     let cont: string | undefined;
     let rv = '';
     let pages = 0;
+    // As client-go's reflector: the first list takes any version (resourceVersion=0, which the API server answers
+    // from its watch cache, whole); a relist after 410 Expired or a failure reads at the newest version.
+    const any = this.relistCount === 0;
     do {
       const page = await this.client.list<T>(this.res, {
         labelSelector: this.opts.labelSelector,
         fieldSelector: this.opts.fieldSelector,
         limit: this.opts.pageSize ?? 500,
         continue: cont,
+        resourceVersion: any && !cont ? '0' : undefined,
         signal: this.abort.signal,
       });
       for (const o of page.items) fresh.set(keyOf(o), o);

@@ -216,6 +216,10 @@ t.test('deletecollection with selectors, list paging', async (t) => {
   t.equal(p1.body.metadata.resourceVersion, p3.body.metadata.resourceVersion, 'all pages at one revision');
   const badCont = await s.req('GET', '/api/v1/namespaces/default/configmaps?limit=3&continue=garbage');
   t.equal(badCont.status, 400);
+  // resourceVersion=0 is served whole from the watch cache, limit or not (upstream's cacher; informers' first list).
+  const any = await s.req('GET', '/api/v1/namespaces/default/configmaps?limit=3&resourceVersion=0');
+  t.equal(any.body.items.length, 7);
+  t.notOk(any.body.metadata.continue, 'no continue token');
 
   const dc = await s.req('DELETE', '/api/v1/namespaces/default/configmaps?labelSelector=n%3D1');
   t.equal(dc.status, 200);
