@@ -45,26 +45,45 @@ export class ApiMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  // Labelled children by a joined key: prom-client hashes the label object on every call otherwise, a cost paid per
+  // request. The label sets are few (verbs × resources × codes), so the maps stay small.
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+  private readonly storeChildren = new Map<string, { startTimer(): () => unknown }>();
+
   /** Counts a finished request and records its latency. */
   observeRequest(
     l: { verb: string; group: string; version: string; resource: string; subresource: string },
     code: number,
     seconds: number,
   ): void {
-    this.requests.inc({
-      verb: l.verb,
-      group: l.group,
-      version: l.version,
-      resource: l.resource,
-      subresource: l.subresource,
-      code: String(code),
-    });
-    this.latency.observe(l, seconds);
+    const key = `${l.verb}\0${l.group}\0${l.version}\0${l.resource}\0${l.subresource}`;
+    let latency = this.latencyChildren.get(key);
+    if (!latency) {
+      const { verb, group, version, resource, subresource } = l;
+      latency = this.latency.labels({ verb, group, version, resource, subresource });
+      this.latencyChildren.set(key, latency);
+    }
+    latency.observe(seconds);
+    const codeKey = `${key}\0${code}`;
+    let count = this.requestChildren.get(codeKey);
+    if (!count) {
+      const { verb, group, version, resource, subresource } = l;
+      count = this.requests.labels({ verb, group, version, resource, subresource, code: String(code) });
+      this.requestChildren.set(codeKey, count);
+    }
+    count.inc();
   }
 
   /** Times a store call. */
   async timeStore<T>(operation: string, type: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.storeLatency.startTimer({ operation, type });
+    const key = `${operation}\0${type}`;
+    let child = this.storeChildren.get(key);
+    if (!child) {
+      child = this.storeLatency.labels({ operation, type });
+      this.storeChildren.set(key, child);
+    }
+    const end = child.startTimer();
     try {
       return await fn();
     } finally {
