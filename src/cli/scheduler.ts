@@ -66,8 +66,8 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * The scheduler inside `skiff up`: the same daemon, talking to the API server in this process through fastify's
- * inject (no sockets, same handlers, same admission), behind the kube-scheduler Lease like upstream.
+ * The scheduler inside `skiff up`: the same daemon, talking to the API server in this process through the direct
+ * transport (no sockets or HTTP framing, same handlers, same admission), behind the kube-scheduler Lease like upstream.
  */
 export function startInProcessScheduler(server: ApiServer): { running: RunningScheduler; stop(): Promise<void> } {
   const client = createClient({ inject: server.fastify, token: server.adminToken, userAgent: 'skiff-scheduler' });

@@ -1,4 +1,4 @@
-// Runs the controllers inside `skiff up` on an in-process (fastify inject) client of the API server.
+// Runs the controllers inside `skiff up` on an in-process client of the API server (the direct transport).
 import type { ApiServer } from '../apiserver/server.js';
 import { createClient } from '../client/create.js';
 import { startControllers, type RunningControllers } from './index.js';
