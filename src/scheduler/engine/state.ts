@@ -425,6 +425,10 @@ export class EngineState {
       cls.header.lastUse = this.#useClock;
       return cls.header;
     }
+    return this.#assignHeader(cls);
+  }
+
+  #assignHeader(cls: ClassState): Header {
     let h: Header;
     if (this.#headers.length < HEADER_SLOTS) {
       h = { ptr: this.#arena.alloc(this.#headerBytes()), owner: undefined, lastUse: 0 };
@@ -606,7 +610,14 @@ export class EngineState {
 
   /** Recomputes the class's static per-node arrays when nodes (or workloads) changed since it last did. */
   #refreshStatic(cls: ClassState, h: Header): void {
-    if (cls.epoch === this.#epoch) return;
+    if (cls.epoch !== this.#epoch) this.#recomputeStatic(cls, h);
+  }
+
+  // Hot callers (every run, every pod) reach only the small checks above and below; the heavy bodies are separate
+  // functions that stay cold, so the optimising compiler does not inline them into every hot caller (compiling those
+  // copies cost more CPU than the scheduling itself in a short run).
+
+  #recomputeStatic(cls: ClassState, h: Header): void {
     this.#updateRanks();
     const v = this.wasm.views;
     const ptr = h.ptr;
@@ -763,6 +774,12 @@ export class EngineState {
 
   /** Brings the class's index up to date with the nodes changed since it last looked. */
   #syncIndex(cls: ClassState, h: Header): void {
+    // Nothing changed since the class last looked (e.g. the previous run was its own).
+    if (cls.indexed && cls.logPos === this.#logBase + this.#log.length && this.#log.length <= 4 * this.#nCap) return;
+    this.#catchUpIndex(cls, h);
+  }
+
+  #catchUpIndex(cls: ClassState, h: Header): void {
     const end = this.#logBase + this.#log.length;
     if (!cls.indexed || cls.logPos < this.#logBase || end - cls.logPos > this.#nCap / 4) {
       this.#refreshPorts(cls, h, undefined);
