@@ -119,7 +119,15 @@ class WasmEngine implements Engine {
 
   async schedule(pods: Pod[]): Promise<ScheduleResult[]> {
     this.#open();
-    // Flatten every pod first so a bad one rejects the batch before anything is sent.
+    const { task, keys } = this.#scheduleTask(pods);
+    return this.#results(keys, (await this.#run(task)) as ScheduleReply);
+  }
+
+  // schedule() is split in three small functions: an async function's optimised code is compiled as one unit, and in
+  // a short run compiling one large unit costs more CPU than the work it speeds up.
+
+  /** Flattens a batch into its task; a bad pod rejects the batch before anything is sent (nothing is kept). */
+  #scheduleTask(pods: Pod[]): { task: ScheduleTask; keys: string[] } {
     const classOps: Op[] = [];
     const classIds = new Int32Array(pods.length);
     const hashes = new Uint32Array(pods.length);
@@ -127,39 +135,8 @@ class WasmEngine implements Engine {
     const repeats = new Uint8Array(pods.length);
     const known = this.#classOf.size;
     const recent = this.#recent.map((r) => [...r]);
-    // Keys seen earlier in the batch: an open-addressing table over the key hashes (compared as strings only when
-    // two hashes are equal), reused across batches, instead of a Set that would hash and flatten every key again.
-    let size = this.#seenAt.length;
-    if (size < 2 * pods.length) {
-      while (size < 2 * pods.length) size *= 2;
-      this.#seenAt = new Int32Array(size);
-      this.#seenGen = new Uint32Array(size);
-    }
-    const gen = ++this.#gen;
-    const seenAt = this.#seenAt;
-    const seenGen = this.#seenGen;
-    const mask = size - 1;
     try {
-      for (let i = 0; i < pods.length; i++) {
-        const pod = pods[i]!;
-        const key = podKey(pod);
-        const hash = podKeyHash(pod);
-        keys[i] = key;
-        hashes[i] = hash;
-        let at = hash & mask;
-        for (; seenGen[at] === gen; at = (at + 1) & mask) {
-          const j = seenAt[at]!;
-          if (hashes[j] === hash && keys[j] === key) {
-            repeats[i] = 1;
-            break;
-          }
-        }
-        if (repeats[i] === 0) {
-          seenGen[at] = gen;
-          seenAt[at] = i;
-        }
-        classIds[i] = this.#classId(pod, false, classOps);
-      }
+      this.#flattenBatch(pods, classOps, classIds, hashes, keys, repeats);
     } catch (err) {
       // Forget the classes this batch defined (ids are dense, in order of definition).
       for (const [k, v] of this.#classOf) if (v >= known) this.#classOf.delete(k);
@@ -178,9 +155,54 @@ class WasmEngine implements Engine {
       keyEnds,
       repeats,
     };
-    const reply = (await this.#run(task)) as ScheduleReply;
-    const out: ScheduleResult[] = new Array(pods.length);
+    return { task, keys };
+  }
+
+  #flattenBatch(
+    pods: Pod[],
+    classOps: Op[],
+    classIds: Int32Array,
+    hashes: Uint32Array,
+    keys: string[],
+    repeats: Uint8Array,
+  ): void {
+    // Keys seen earlier in the batch: an open-addressing table over the key hashes (compared as strings only when
+    // two hashes are equal), reused across batches, instead of a Set that would hash and flatten every key again.
+    let size = this.#seenAt.length;
+    if (size < 2 * pods.length) {
+      while (size < 2 * pods.length) size *= 2;
+      this.#seenAt = new Int32Array(size);
+      this.#seenGen = new Uint32Array(size);
+    }
+    const gen = ++this.#gen;
+    const seenAt = this.#seenAt;
+    const seenGen = this.#seenGen;
+    const mask = size - 1;
     for (let i = 0; i < pods.length; i++) {
+      const pod = pods[i]!;
+      const key = podKey(pod);
+      const hash = podKeyHash(pod);
+      keys[i] = key;
+      hashes[i] = hash;
+      let at = hash & mask;
+      for (; seenGen[at] === gen; at = (at + 1) & mask) {
+        const j = seenAt[at]!;
+        if (hashes[j] === hash && keys[j] === key) {
+          repeats[i] = 1;
+          break;
+        }
+      }
+      if (repeats[i] === 0) {
+        seenGen[at] = gen;
+        seenAt[at] = i;
+      }
+      classIds[i] = this.#classId(pod, false, classOps);
+    }
+  }
+
+  #results(keys: string[], reply: ScheduleReply): ScheduleResult[] {
+    const out: ScheduleResult[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
       const slot = reply.slots[i]!;
       out[i] =
         slot >= 0 ? { pod: keys[i]!, node: this.#nameOf[slot]! } : { pod: keys[i]!, reasons: [reply.messages[i]!] };
