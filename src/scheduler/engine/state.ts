@@ -21,7 +21,6 @@ import type { Explanation, FilterPluginName, Pod, Profile, ScorePluginName } fro
 import { loadWasm, type WasmInstance } from '../../wasm/loader.js';
 import { Arena, C, CLASS_BYTES, FIXED_SLOTS, MAX_SLOTS, SLOT_PODS, type SchedulerKernels } from './layout.js';
 import type { FlatClass, FlatNode, Op } from './messages.js';
-import { keyHash } from './flatten.js';
 import { KernelInputs } from './kernel-inputs.js';
 import { PodRelations, type WasmPut } from './pod-relations.js';
 
@@ -372,7 +371,6 @@ export class EngineState {
     if (nodeName !== undefined) this.#slotNames[slot] = nodeName;
     this.#applyPod(cls, slot, 1);
     this.#placements.set(key, classId * SLOT_SPAN + slot);
-    this.#markPlaced(keyHash(key));
     if (cls.info.hostPorts.length > 0) {
       let list = this.#portsBySlot.get(slot);
       if (!list) this.#portsBySlot.set(slot, (list = []));
@@ -1012,7 +1010,7 @@ export class EngineState {
     const messages: Record<number, string> = {};
     for (let i = 0; i < classIds.length;) {
       const cls = this.#class(classIds[i]!);
-      const run = this.#runLength(cls, classIds, hashes, keys, repeats, i);
+      const run = this.#runLength(cls, classIds, keys, repeats, i);
       if (run > 0) {
         const placed = this.#scheduleRun(cls, hashes, keys, i, run, slots);
         i += placed;
@@ -1037,41 +1035,14 @@ export class EngineState {
    * depend only on node state (its index covers everything), and pods not placed already (moving one would change
    * a node mid-run). 0 when pod `from` needs the per-pod path.
    */
-  #runLength(
-    cls: ClassState,
-    classIds: Int32Array,
-    hashes: Uint32Array,
-    keys: string[],
-    repeats: Uint8Array,
-    from: number,
-  ): number {
+  #runLength(cls: ClassState, classIds: Int32Array, keys: string[], repeats: Uint8Array, from: number): number {
     if (cls.ownPodDependent || cls.hasAffinity || cls.info.hostPorts.length > 0 || this.#snapshot.size === 0) return 0;
     const h = this.#headerFor(cls);
     this.#refreshStatic(cls, h);
     if (cls.reject !== undefined || cls.histOverflow || this.#podDependent(cls)) return 0;
     let j = from;
-    while (
-      j < classIds.length &&
-      classIds[j] === cls.id &&
-      repeats[j] === 0 &&
-      !(this.#maybePlaced(hashes[j]!) && this.#placements.has(keys[j]!))
-    )
-      j++;
+    while (j < classIds.length && classIds[j] === cls.id && repeats[j] === 0 && !this.#placements.has(keys[j]!)) j++;
     return j - from;
-  }
-
-  /**
-   * Key hashes of every pod ever placed, one bit per hash's low 20 bits (never cleared): a pod whose bit is clear is
-   * certainly not placed, so deciding a batch of new pods needs no lookup of their keys in #placements.
-   */
-  readonly #placedBits = new Uint32Array(1 << 15);
-
-  #markPlaced(hash: number): void {
-    this.#placedBits[(hash >>> 5) & 0x7fff]! |= 1 << (hash & 31);
-  }
-
-  #maybePlaced(hash: number): boolean {
-    return (this.#placedBits[(hash >>> 5) & 0x7fff]! & (1 << (hash & 31))) !== 0;
   }
   #runPtr = 0;
   #runCap = 0;
@@ -1105,7 +1076,6 @@ export class EngineState {
     for (let k = 0; k < placed; k++) {
       const slot = slots[from + k]!;
       this.#placements.set(keys[from + k]!, base + slot);
-      this.#markPlaced(hashes[from + k]!);
       this.#log.push(slot);
     }
     this.#relations.placeMany(slots, from, placed, cls);
