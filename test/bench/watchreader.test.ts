@@ -1,6 +1,7 @@
 // The benchmark's lean watch reader: chunked decoding and line splitting under any split of the input, and a real watch.
 import t from 'tap';
-import { ChunkedDecoder, LineSplitter, rawWatch } from '../../src/bench/watchreader.js';
+import http2 from 'node:http2';
+import { ChunkedDecoder, h2Watch, LineSplitter, rawWatch } from '../../src/bench/watchreader.js';
 import { startTestServer } from '../apiserver/helpers.js';
 
 /** Encodes `lines` as a chunked body, cutting chunks at the given sizes (lines may straddle chunks). */
@@ -104,5 +105,57 @@ t.test('a real watch read through a bare socket', async (t) => {
     }),
   );
   await ended;
+  t.match(failure?.message, /401/, 'a refused watch reports its status');
+});
+
+t.test('a real watch read as an HTTP/2 stream', async (t) => {
+  const s = await startTestServer(t, { insecureHttp: false });
+  const ns = '/api/v1/namespaces/default';
+  const session = http2.connect(s.server.url, { ca: s.server.caCert });
+  t.teardown(() => session.close());
+  const token = s.server.adminToken;
+  const create = (name: string) =>
+    new Promise<void>((resolve, reject) => {
+      const r = session.request({
+        ':method': 'POST',
+        ':path': `${ns}/configmaps`,
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      });
+      r.on('data', () => {});
+      r.on('end', resolve);
+      r.on('error', reject);
+      r.end(JSON.stringify({ metadata: { name } }));
+    });
+  const got: string[] = [];
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const splitter = new LineSplitter((buf, start, nl) => {
+    const ev = JSON.parse(buf.toString('utf8', start, nl));
+    got.push(`${ev.type} ${ev.object.metadata.name}`);
+    if (got.length === 20) done();
+  });
+  const w = h2Watch(session, {
+    path: `${ns}/configmaps?watch=true`,
+    token,
+    onData: (buf, start, end) => splitter.feed(buf, start, end),
+  });
+  t.teardown(() => w.destroy());
+  for (let i = 0; i < 20; i++) await create(`h${i}`);
+  await all;
+  t.same(
+    got,
+    Array.from({ length: 20 }, (_, i) => `ADDED h${i}`),
+  );
+
+  let failure: Error | undefined;
+  await new Promise<void>((r) =>
+    h2Watch(session, {
+      path: `${ns}/configmaps?watch=true`,
+      token: 'wrong',
+      onData: () => {},
+      onEnd: (err) => ((failure = err), r()),
+    }),
+  );
   t.match(failure?.message, /401/, 'a refused watch reports its status');
 });
