@@ -200,7 +200,39 @@ export class PodRelations {
     const before = this.#classPlaced.get(c.id) ?? 0;
     this.#classPlaced.set(c.id, before + count);
     if (before === 0) this.#shapeVersion++;
-    for (let i = from; i < from + count; i++) this.#count(slots[i]!, c, 1);
+    if (
+      this.#classDomains.size > 0 ||
+      this.#counters.size > 0 ||
+      this.#domainCounters.size > 0 ||
+      c.info.hasAffinity ||
+      c.info.requiredAntiAffinityTerms.length > 0
+    ) {
+      for (let i = from; i < from + count; i++) this.#count(slots[i]!, c, 1);
+      return;
+    }
+    // Nothing but the per-node tallies to keep (what #count does then), in one loop without a call per pod.
+    this.#slotArrays(top);
+    const firstClass = this.#firstClass;
+    const firstCount = this.#firstCount;
+    for (let i = from; i < from + count; i++) {
+      const slot = slots[i]!;
+      if (firstClass[slot] === c.id && firstCount[slot]! > 0) firstCount[slot]!++;
+      else this.#tally(slot, c.id, 1);
+    }
+  }
+
+  /** Keeps the per-slot arrays #count writes long enough for `slot`. */
+  #slotArrays(slot: number): void {
+    if (slot < this.#withAffinity.length) return;
+    const grow = (a: Int32Array, fill: number) => {
+      const b = new Int32Array(Math.max(64, slot * 2)).fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.#withAffinity = grow(this.#withAffinity, 0);
+    this.#withRequiredAnti = grow(this.#withRequiredAnti, 0);
+    this.#firstClass = grow(this.#firstClass, -1);
+    this.#firstCount = grow(this.#firstCount, 0);
   }
 
   #count(slot: number, c: RelClass, sign: 1 | -1): void {
@@ -224,17 +256,7 @@ export class PodRelations {
         counter.counts[d]! += sign * w;
         counter.total += sign * w;
       }
-    if (slot >= this.#withAffinity.length) {
-      const grow = (a: Int32Array, fill: number) => {
-        const b = new Int32Array(Math.max(64, slot * 2)).fill(fill);
-        b.set(a);
-        return b;
-      };
-      this.#withAffinity = grow(this.#withAffinity, 0);
-      this.#withRequiredAnti = grow(this.#withRequiredAnti, 0);
-      this.#firstClass = grow(this.#firstClass, -1);
-      this.#firstCount = grow(this.#firstCount, 0);
-    }
+    this.#slotArrays(slot);
     this.#tally(slot, c.id, sign);
     if (c.info.hasAffinity) this.#withAffinity[slot]! += sign;
     if (c.info.requiredAntiAffinityTerms.length > 0) this.#withRequiredAnti[slot]! += sign;
