@@ -636,6 +636,15 @@ export class EngineState {
       return;
     }
     this.#staticDonor.set(cls.staticKey, cls);
+    this.#evaluateStatic(cls, h);
+  }
+
+  /** Runs the static plugins over every node for the class (the pass a donor copy saves; its own function so a
+   * class that copies never enters, and so never has the optimising compiler recompile, this loop). */
+  #evaluateStatic(cls: ClassState, h: Header): void {
+    const v = this.wasm.views;
+    const ptr = h.ptr;
+    const arr = (off: number) => v.i32[(ptr + off) / 4]! / 4;
     const ctx = this.#ctx(cls);
     // PreFilter of the static plugins: a rejection or a narrowed node set.
     cls.reject = undefined;
