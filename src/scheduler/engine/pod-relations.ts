@@ -17,6 +17,7 @@ import {
   topologyNormalizingWeight,
   type SpreadConstraint,
 } from '../plugins/pod-topology-spread.js';
+import { normalizeInterPodAffinityScores } from '../plugins/inter-pod-affinity.js';
 import { firstUntoleratedNoScheduleTaint } from '../plugins/taint-toleration.js';
 import { requiredNodeAffinity, requiredNodeAffinityMatches, termMatches, type AffinityTerm } from '../selectors.js';
 import type { NodeInfo, PodInfo, Snapshot } from '../snapshot.js';
@@ -1033,15 +1034,7 @@ export class PodRelations {
       }
       return sum;
     });
-    let min = Infinity;
-    let max = -Infinity;
-    for (const s of scores) {
-      if (s > max) max = s;
-      if (s < min) min = s;
-    }
-    const diff = max - min;
-    for (let i = 0; i < scores.length; i++)
-      scores[i] = diff > 0 ? Math.trunc(MaxNodeScore * ((scores[i]! - min) / diff)) : 0;
+    normalizeInterPodAffinityScores(scores);
     return scores;
   }
 }

@@ -149,14 +149,19 @@ export const interPodAffinityScore: ScorePlugin<TopologyScore> = {
     return sum;
   },
   normalize(_ctx, _state, _nodes, scores) {
-    let min = Infinity;
-    let max = -Infinity;
-    for (const s of scores) {
-      if (s > max) max = s;
-      if (s < min) min = s;
-    }
-    const diff = max - min;
-    for (let i = 0; i < scores.length; i++)
-      scores[i] = diff > 0 ? Math.trunc(MaxNodeScore * ((scores[i]! - min) / diff)) : 0;
+    normalizeInterPodAffinityScores(scores);
   },
 };
+
+/** InterPodAffinity's NormalizeScore: min-max onto 0..MaxNodeScore, truncated (all 0 when every score is equal). */
+export function normalizeInterPodAffinityScores(scores: number[]): void {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const s of scores) {
+    if (s > max) max = s;
+    if (s < min) min = s;
+  }
+  const diff = max - min;
+  for (let i = 0; i < scores.length; i++)
+    scores[i] = diff > 0 ? Math.trunc(MaxNodeScore * ((scores[i]! - min) / diff)) : 0;
+}
