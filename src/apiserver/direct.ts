@@ -4,7 +4,14 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { serviceUnavailable, unauthorized, type StatusError } from '../api/status.js';
-import type { DirectChunkSink, DirectReply, DirectRequest, DirectServer, DirectWatch } from '../client/transport.js';
+import {
+  readAll,
+  type DirectChunkSink,
+  type DirectReply,
+  type DirectRequest,
+  type DirectServer,
+  type DirectWatch,
+} from '../client/transport.js';
 import { ApiDispatcher, errorReply, wireReply, type RequestLabels, type WatchServer } from './dispatch.js';
 import type { ApiMetrics } from './metrics.js';
 
@@ -206,10 +213,4 @@ export function directServer(
       return { statusCode: res.statusCode, headers: res.headers, close: () => res.destroy() };
     },
   };
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks);
 }

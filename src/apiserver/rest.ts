@@ -50,6 +50,7 @@ import {
 import { isObject } from './validation.js';
 import {
   apiVersionOf,
+  selectableFields,
   type Obj,
   type ObjectLookup,
   type ResourceDef,
@@ -182,15 +183,7 @@ export function parseSelectors(def: ResourceDef, q: Query): Selectors {
 /** Whether a stored object passes the selectors (labels and the resource's selectable fields). */
 export function selectorMatches(def: ResourceDef, sel: Selectors, obj: Obj): boolean {
   if (sel.labels.length && !matches(sel.labels, obj.metadata?.labels)) return false;
-  if (sel.fields.length) {
-    const f: Record<string, string> = {
-      'metadata.name': obj.metadata?.name ?? '',
-      'metadata.namespace': obj.metadata?.namespace ?? '',
-      ...(def.fields ? def.fields(obj) : {}),
-    };
-    if (!fieldsMatch(sel.fields, f)) return false;
-  }
-  return true;
+  return !sel.fields.length || fieldsMatch(sel.fields, selectableFields(obj, def.fields));
 }
 
 /** selectorMatches for a watch cache entry, with the entry's field values computed once and kept. */
@@ -1200,21 +1193,17 @@ export class RestHandlers {
         cur = decodeStored(kv.value, kv.modRevision);
         rev = kv.modRevision;
       }
-      const refuse = (message: string) => {
-        if (cached) return true;
-        throw conflict(bindRef, message);
-      };
-      if (b.metadata?.uid && b.metadata.uid !== cur.metadata.uid) {
-        if (
-          refuse(`Precondition failed: UID in precondition: ${b.metadata.uid}, UID in object meta: ${cur.metadata.uid}`)
-        )
-          continue;
-      }
-      if (cur.metadata.deletionTimestamp) {
-        if (refuse(`pod ${name} is being deleted, cannot be assigned to a host`)) continue;
-      }
-      if (cur.spec?.nodeName) {
-        if (refuse(`pod ${name} is already assigned to node "${cur.spec.nodeName}"`)) continue;
+      const refusal =
+        b.metadata?.uid && b.metadata.uid !== cur.metadata.uid
+          ? `Precondition failed: UID in precondition: ${b.metadata.uid}, UID in object meta: ${cur.metadata.uid}`
+          : cur.metadata.deletionTimestamp
+            ? `pod ${name} is being deleted, cannot be assigned to a host`
+            : cur.spec?.nodeName
+              ? `pod ${name} is already assigned to node "${cur.spec.nodeName}"`
+              : undefined;
+      if (refusal !== undefined) {
+        if (cached) continue; // confirm against the store before refusing
+        throw conflict(bindRef, refusal);
       }
       // A new object sharing the untouched parts: the cached one must not change.
       const metadata: Obj = { ...cur.metadata };

@@ -118,3 +118,16 @@ export function apiVersionOf(def: { group: string; version: string }): string {
 export function groupResource(def: ResourceDef): { group: string; resource: string } {
   return { group: def.group, resource: def.resource };
 }
+
+/** An object's selectable field values: metadata.name and metadata.namespace, then the resource's own (`fields`). */
+export function selectableFields(
+  obj: Obj,
+  fields: ((obj: Obj) => Record<string, string>) | undefined,
+): Record<string, string> {
+  const f: Record<string, string> = {
+    'metadata.name': obj.metadata?.name ?? '',
+    'metadata.namespace': obj.metadata?.namespace ?? '',
+  };
+  if (fields) Object.assign(f, fields(obj));
+  return f;
+}

@@ -2,7 +2,7 @@
 // Lists at "any"/"not older than" resource versions and every API watch are served from here, never from the store.
 import type { Store, Watch, WatchEvent } from '../store/types.js';
 import { injectRv, parseKey } from './codec.js';
-import type { Obj } from './types.js';
+import { selectableFields, type Obj } from './types.js';
 
 /**
  * One object in the cache. Its JSON is kept as UTF-8 bytes once something sends it (watch fan-out, lists), so
@@ -61,14 +61,8 @@ export class CacheEntry {
    */
   fieldsOf(extra: ((obj: Obj) => Record<string, string>) | undefined): Record<string, string> {
     if (this.fieldValues && this.fieldsFn === extra) return this.fieldValues;
-    const o = this.obj;
-    const f: Record<string, string> = {
-      'metadata.name': o.metadata?.name ?? '',
-      'metadata.namespace': o.metadata?.namespace ?? '',
-    };
-    if (extra) Object.assign(f, extra(o));
     this.fieldsFn = extra;
-    return (this.fieldValues = f);
+    return (this.fieldValues = selectableFields(this.obj, extra));
   }
 }
 

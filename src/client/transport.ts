@@ -39,7 +39,8 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/** A byte stream read to its end. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
   return Buffer.concat(chunks);

@@ -3,12 +3,20 @@
 
 const encoder = new TextEncoder();
 
-/** FNV-1a, 32-bit, over the UTF-8 bytes of the string; `basis` defaults to FNV's offset basis. */
+/**
+ * FNV-1a, 32-bit, over the UTF-8 bytes of the string; `basis` defaults to FNV's offset basis. Passing one hash as the
+ * basis of the next hashes the concatenation. ASCII is hashed from the characters (its UTF-8 bytes are the same);
+ * the rest from the first other character on is encoded.
+ */
 export function fnv1a32(text: string, basis = 0x811c9dc5): number {
   let h = basis >>> 0;
-  for (const byte of encoder.encode(text)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      for (const byte of encoder.encode(text.slice(i))) h = Math.imul(h ^ byte, 0x01000193);
+      break;
+    }
+    h = Math.imul(h ^ c, 0x01000193);
   }
   return h >>> 0;
 }

@@ -63,18 +63,24 @@ t.test('malformed framing is an error', async (t) => {
   t.throws(bad('\r\nabc'), /without a size/);
 });
 
-t.test('a real watch read through a bare socket', async (t) => {
-  const s = await startTestServer(t);
-  const ns = '/api/v1/namespaces/default';
-  const first = await s.req('POST', `${ns}/configmaps`, { metadata: { name: 'a' } });
+/** Splits watch bytes into events and notes "TYPE name" of each; `all` settles once `n` have arrived. */
+function eventCollector(n: number): { got: string[]; all: Promise<void>; splitter: LineSplitter } {
   const got: string[] = [];
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
   const splitter = new LineSplitter((buf, start, nl) => {
     const ev = JSON.parse(buf.toString('utf8', start, nl));
     got.push(`${ev.type} ${ev.object.metadata.name}`);
-    if (got.length === 20) done();
+    if (got.length === n) done();
   });
+  return { got, all, splitter };
+}
+
+t.test('a real watch read through a bare socket', async (t) => {
+  const s = await startTestServer(t);
+  const ns = '/api/v1/namespaces/default';
+  const first = await s.req('POST', `${ns}/configmaps`, { metadata: { name: 'a' } });
+  const { got, all, splitter } = eventCollector(20);
   let times = 0;
   const w = rawWatch({
     url: new URL(s.server.url),
@@ -127,14 +133,7 @@ t.test('a real watch read as an HTTP/2 stream', async (t) => {
       r.on('error', reject);
       r.end(JSON.stringify({ metadata: { name } }));
     });
-  const got: string[] = [];
-  let done!: () => void;
-  const all = new Promise<void>((r) => (done = r));
-  const splitter = new LineSplitter((buf, start, nl) => {
-    const ev = JSON.parse(buf.toString('utf8', start, nl));
-    got.push(`${ev.type} ${ev.object.metadata.name}`);
-    if (got.length === 20) done();
-  });
+  const { got, all, splitter } = eventCollector(20);
   const w = h2Watch(session, {
     path: `${ns}/configmaps?watch=true`,
     token,

@@ -149,36 +149,14 @@ export function flattenClass(id: number, pod: Pod, placed: boolean): FlatClass {
   return { id, pod: { metadata: meta, spec } };
 }
 
-/** tiebreak.ts fnv1a32 without encoding ASCII strings first (UTF-8 of ASCII is the char codes); same result. */
-export function keyHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) return fnv1a32(text);
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /**
- * keyHash(podKey(pod)) computed from the namespace and name, without reading the key: a freshly built key is a rope,
+ * fnv1a32(podKey(pod)) computed from the namespace and name, without reading the key: a freshly built key is a rope,
  * and reading its characters would first copy it into a flat string (one more allocation per pod).
  */
 export function podKeyHash(pod: Pod): number {
   const ns = pod.metadata?.namespace || 'default';
   const name = pod.metadata?.name;
   if (!name) throw new Error('pod has no metadata.name');
-  let h = 0x811c9dc5;
-  for (let i = 0; i < ns.length; i++) {
-    const c = ns.charCodeAt(i);
-    if (c >= 0x80) return fnv1a32(`${ns}/${name}`);
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  h = Math.imul(h ^ 0x2f, 0x01000193); // '/'
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 0x80) return fnv1a32(`${ns}/${name}`);
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  return h >>> 0;
+  // fnv1a32 of `${ns}/${name}`, chained piece by piece so the key string is never built.
+  return fnv1a32(name, fnv1a32('/', fnv1a32(ns)));
 }

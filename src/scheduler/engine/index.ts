@@ -1,8 +1,9 @@
 // The Wasm scheduling engine behind the Engine interface: objects are flattened here, on the caller's thread, and
 // sent as deltas with each batch to one piscina worker that owns the Wasm node table, so the event loop never blocks.
+import { fnv1a32 } from '../../lib/hash.js';
 import { createPool, type Piscina } from '../../wasm/pool.js';
 import type { Engine, Explanation, Node, Pod, Profile, ScheduleResult, Workload } from '../types.js';
-import { classKey, flattenClass, flattenNode, keyHash, podKey, podKeyHash, sameClass } from './flatten.js';
+import { classKey, flattenClass, flattenNode, podKey, podKeyHash, sameClass } from './flatten.js';
 import type { ExplainTask, Op, ScheduleReply, ScheduleTask, Task } from './messages.js';
 import { EngineState } from './state.js';
 import { runTask } from './worker.js';
@@ -215,7 +216,7 @@ class WasmEngine implements Engine {
     const key = podKey(pod);
     const classOps: Op[] = [];
     const classId = this.#classId(pod, false, classOps);
-    const task: ExplainTask = { kind: 'explain', ops: this.#takeOps(classOps), classId, hash: keyHash(key) };
+    const task: ExplainTask = { kind: 'explain', ops: this.#takeOps(classOps), classId, hash: fnv1a32(key) };
     return (await this.#run(task)) as Explanation;
   }
 

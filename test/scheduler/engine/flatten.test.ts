@@ -1,5 +1,5 @@
 import t from 'tap';
-import { classKey, flattenClass, flattenNode, keyHash, podKey } from '../../../src/scheduler/engine/flatten.js';
+import { classKey, flattenClass, flattenNode, podKey } from '../../../src/scheduler/engine/flatten.js';
 import { fnv1a32 } from '../../../src/scheduler/tiebreak.js';
 import type { Pod } from '../../../src/scheduler/types.js';
 
@@ -93,9 +93,19 @@ t.test('a class is a nameless representative pod, validated like the reference',
   t.end();
 });
 
-t.test('the pod key hash equals tiebreak.ts fnv1a32, ASCII or not', (t) => {
-  for (const k of ['', 'default/p', 'ns/pod-123', 'ü/é', 'x/\u{1f600}', 'a'.repeat(300)])
-    t.equal(keyHash(k), fnv1a32(k), k);
+t.test('fnv1a32 (ASCII hashed from the characters) equals FNV-1a over the UTF-8 bytes, and chains', (t) => {
+  const bytewise = (k: string) => {
+    let h = 0x811c9dc5;
+    for (const b of Buffer.from(k, 'utf8')) h = Math.imul(h ^ b, 0x01000193);
+    return h >>> 0;
+  };
+  for (const k of ['', 'default/p', 'ns/pod-123', 'ü/é', 'x/\u{1f600}', 'ab\u{1f600}cd', 'a'.repeat(300)]) {
+    t.equal(fnv1a32(k), bytewise(k), k);
+    t.equal(fnv1a32(k.slice(2), fnv1a32(k.slice(0, 2))), fnv1a32(k), `${k} in two pieces`);
+  }
+  // FNV-1a 32-bit test vectors (Fowler/Noll/Vo reference).
+  t.equal(fnv1a32('a'), 0xe40c292c);
+  t.equal(fnv1a32('foobar'), 0xbf9cf968);
   t.end();
 });
 
