@@ -14,6 +14,9 @@ import {
 } from '../client/transport.js';
 import { ApiDispatcher, errorReply, wireReply, type RequestLabels, type WatchServer } from './dispatch.js';
 import type { ApiMetrics } from './metrics.js';
+import type { Obj } from './types.js';
+import { EVENT_WEIGHT } from './watchfanout.js';
+import type { WatchEvent } from '../client/types.js';
 
 /**
  * The part of ServerResponse that serveWatch and WatchSink use, delivering to a DirectChunkSink. It has no socket
@@ -29,6 +32,8 @@ class DirectWatchResponse extends EventEmitter {
   readonly socket = null;
   /** What serveWatch reads of the request: the protocol (HTTP/1.1 framing is what it would otherwise choose). */
   readonly req = { httpVersionMajor: 1, httpVersionMinor: 1 };
+  /** The client takes decoded events (the watch fan-out's EventResponse). */
+  readonly takesEvents: boolean;
   private onHead: (() => void) | undefined;
 
   constructor(
@@ -37,6 +42,13 @@ class DirectWatchResponse extends EventEmitter {
   ) {
     super();
     this.onHead = onHead;
+    this.takesEvents = sink.events !== undefined;
+  }
+
+  writeEvents(events: WatchEvent<Obj>[]): void {
+    if (this.writableEnded || this.destroyed) return;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    this.sink.events!(events, events.length * EVENT_WEIGHT);
   }
 
   /** Bytes the client has not consumed yet (the watch ends a client that falls too far behind). */

@@ -6,9 +6,17 @@ import { entryMatches, parseSelectors } from './rest.js';
 import { boolParam, intParam, rvParam, wantsTable, type Query } from './request.js';
 import { buildTable } from './tables.js';
 import { apiVersionOf, type Obj, type ResourceDef } from './types.js';
-import type { CacheEntry, CacheEvent, WatchCache } from './watchcache.js';
+import { CacheEntry, type CacheEvent, type WatchCache } from './watchcache.js';
 import type { ApiMetrics } from './metrics.js';
-import { WatchFanout, WatchSink, type FanoutGroup } from './watchfanout.js';
+import {
+  linePrefix,
+  lineSuffix,
+  looseObject,
+  WatchFanout,
+  WatchSink,
+  type EventObject,
+  type FanoutGroup,
+} from './watchfanout.js';
 
 export interface WatchDeps {
   cache: WatchCache;
@@ -26,14 +34,6 @@ export function fanoutOf(cache: WatchCache): WatchFanout {
   if (!f) fanouts.set(cache, (f = new WatchFanout()));
   return f;
 }
-
-/** Fixed pieces of a plain watch line around the object's cached bytes. */
-const linePrefix: Record<CacheEvent['type'], Buffer> = {
-  ADDED: Buffer.from('{"type":"ADDED","object":'),
-  MODIFIED: Buffer.from('{"type":"MODIFIED","object":'),
-  DELETED: Buffer.from('{"type":"DELETED","object":'),
-};
-const lineSuffix = Buffer.from('}\n');
 
 /** Bytes a slow client may leave unread before we drop it (it reconnects with its last resourceVersion). */
 const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -91,14 +91,16 @@ export async function serveWatch(
     }
     return JSON.stringify(def.fromStorage ? def.fromStorage(o) : o);
   };
-  const line = (type: string, e: CacheEntry): string =>
-    plain ? `{"type":"${type}","object":${e.json}}\n` : `{"type":"${type}","object":${encodeObject(e.obj)}}\n`;
+  const line = (type: string, o: EventObject): string =>
+    plain && o instanceof CacheEntry
+      ? `{"type":"${type}","object":${o.json}}\n`
+      : `{"type":"${type}","object":${encodeObject(o.obj)}}\n`;
 
   /**
-   * What this watcher sends for a cache event: an event type with the entry to send as is, a line of its own (an
-   * object leaving the selection: its old version at the event's revision), or '' when the event does not concern it.
+   * What this watcher sends for a cache event: an event type with the entry to send as is (or, for an object leaving
+   * the selection, a copy of its old version at the event's revision), or '' when the event does not concern it.
    */
-  const pick = (ev: CacheEvent): [CacheEvent['type'], CacheEntry] | string => {
+  const pick = (ev: CacheEvent): [CacheEvent['type'], EventObject] | '' => {
     const now = passes(ev.entry);
     switch (ev.type) {
       case 'ADDED':
@@ -109,8 +111,7 @@ export async function serveWatch(
         const before = passes(ev.prev);
         if (now && before) return ['MODIFIED', ev.entry];
         if (now) return ['ADDED', ev.entry];
-        if (before && ev.prev)
-          return `{"type":"DELETED","object":${encodeObject(objectWithRv(ev.prev, ev.revision))}}\n`;
+        if (before && ev.prev) return ['DELETED', looseObject(objectWithRv(ev.prev, ev.revision))];
         return '';
       }
     }
@@ -119,7 +120,7 @@ export async function serveWatch(
   /** The line this watcher sends for a cache event, or '' when it does not concern it. */
   const convert = (ev: CacheEvent): string => {
     const p = pick(ev);
-    return typeof p === 'string' ? p : line(p[0], p[1]);
+    return p === '' ? '' : line(p[0], p[1]);
   };
 
   const bookmark = (annotations?: Record<string, string>): string => {
@@ -183,42 +184,16 @@ export async function serveWatch(
       const unsubscribe = cache.subscribe(def.storage, {
         deliver: (events) => {
           if (everythingHere) {
-            // Every watcher of this group sends these bytes: the cached JSON between fixed prefix and suffix.
-            const parts: Buffer[] = [];
-            let bytes = 0;
-            let n = 0;
-            for (const ev of events) {
-              if (ns && ev.entry.namespace !== ns) continue;
-              const pre = linePrefix[ev.type];
-              const body = ev.entry.bytes;
-              parts.push(pre, body, lineSuffix);
-              bytes += pre.length + body.length + lineSuffix.length;
-              n++;
-            }
-            g.push(parts, bytes, n);
+            // Every watcher of this group sends the same events: the cached entries as they are.
+            for (const ev of events) if (!ns || ev.entry.namespace === ns) g.pushEvent(ev.type, ev.entry);
             return;
           }
           if (plain) {
-            // Selected events still go out as the cached bytes; only objects leaving the selection are encoded.
-            const parts: Buffer[] = [];
-            let bytes = 0;
-            let n = 0;
+            // Selected events still go out as the cached entries; only objects leaving the selection are copied.
             for (const ev of events) {
               const p = pick(ev);
-              if (p === '') continue;
-              n++;
-              if (typeof p === 'string') {
-                const b = Buffer.from(p, 'utf8');
-                parts.push(b);
-                bytes += b.length;
-                continue;
-              }
-              const pre = linePrefix[p[0]];
-              const body = p[1].bytes;
-              parts.push(pre, body, lineSuffix);
-              bytes += pre.length + body.length + lineSuffix.length;
+              if (p !== '') g.pushEvent(p[0], p[1]);
             }
-            g.push(parts, bytes, n);
             return;
           }
           let out = '';

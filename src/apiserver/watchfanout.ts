@@ -1,9 +1,55 @@
 // Watch fan-out: watchers that send identical bytes share a group; each group gathers its events for a few
-// milliseconds and then writes one HTTP chunk, framed once, to every member's socket.
+// milliseconds and then writes one HTTP chunk, framed once, to every member's socket. In-process watchers that
+// take decoded events (the direct transport) get the cached objects themselves instead of bytes.
 import { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import type { WatchEvent } from '../client/types.js';
+import type { Obj } from './types.js';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+
+export type SharedEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** Fixed pieces of a watch line around an object's JSON. */
+export const linePrefix: Record<SharedEventType, Buffer> = {
+  ADDED: Buffer.from('{"type":"ADDED","object":'),
+  MODIFIED: Buffer.from('{"type":"MODIFIED","object":'),
+  DELETED: Buffer.from('{"type":"DELETED","object":'),
+};
+export const lineSuffix = Buffer.from('}\n');
+
+/** An object a watch event carries, in both forms (a watch cache entry is one): its JSON bytes and the decoded object. */
+export interface EventObject {
+  readonly bytes: Buffer;
+  /** Shared by every watcher that takes decoded events: never mutated. */
+  readonly obj: Obj;
+}
+
+/** An object that is not in the cache (a copy made for one group): encoded only if a member wants bytes. */
+export function looseObject(obj: Obj): EventObject {
+  let bytes: Buffer | undefined;
+  return {
+    obj,
+    get bytes() {
+      return (bytes ??= Buffer.from(JSON.stringify(obj), 'utf8'));
+    },
+  };
+}
+
+/**
+ * A response that can take decoded events (the direct transport's): `writeEvents` hands them over by reference,
+ * and `writableLength` counts them at EVENT_WEIGHT bytes each.
+ */
+export interface EventResponse {
+  readonly takesEvents: true;
+  writeEvents(events: WatchEvent<Obj>[]): void;
+}
+
+/**
+ * What a decoded event counts for against a watcher's buffer limit. It holds a reference, not a copy, so this
+ * only bounds how far behind a consumer may fall (32 MiB / 1 KiB = 32,768 events) before it must relist.
+ */
+export const EVENT_WEIGHT = 1024;
 
 /** `payload` as one HTTP/1.1 chunk (hex length, CRLF, data, CRLF) in a single buffer. */
 export function frameChunk(parts: readonly Buffer[], bytes: number): Buffer {
@@ -18,6 +64,8 @@ export function frameChunk(parts: readonly Buffer[], bytes: number): Buffer {
  */
 export class WatchSink {
   private readonly raw: Socket | undefined;
+  /** The response takes decoded events (see EventResponse). */
+  readonly takesEvents: boolean;
   constructor(
     private readonly res: ServerResponse,
     private readonly maxBuffered: number,
@@ -30,6 +78,7 @@ export class WatchSink {
     // A response whose write was replaced (fastify.inject's, a compressor) must keep getting every byte through it.
     const plainWrite = res.write === ServerResponse.prototype.write;
     this.raw = own && chunked && plainWrite && res.headersSent ? s : undefined;
+    this.takesEvents = (res as Partial<EventResponse>).takesEvents === true;
   }
 
   get open(): boolean {
@@ -41,6 +90,13 @@ export class WatchSink {
     if (!this.open) return;
     if (this.raw) this.raw.write(framed);
     else this.res.write(framed.subarray(head, framed.length - 2));
+    if (this.res.writableLength > this.maxBuffered) this.end();
+  }
+
+  /** Hands decoded events to a response that takes them (takesEvents). */
+  writeEvents(events: WatchEvent<Obj>[]): void {
+    if (!this.open || events.length === 0) return;
+    (this.res as unknown as EventResponse).writeEvents(events);
     if (this.res.writableLength > this.maxBuffered) this.end();
   }
 
@@ -65,11 +121,18 @@ export interface GroupHooks {
   close(): void;
 }
 
-/** A set of sinks that receive the same bytes, and the bytes gathered for them since the last flush. */
+/** What a group gathered: encoded lines, or an event whose object has both forms. */
+type Piece =
+  | { readonly parts: readonly Buffer[]; readonly bytes: number }
+  | { readonly type: SharedEventType; readonly object: EventObject };
+
+/**
+ * A set of sinks that receive the same events, and the events gathered for them since the last flush. They are
+ * encoded (once, for all) only when a member takes bytes.
+ */
 export class FanoutGroup {
   private readonly members = new Set<WatchSink>();
-  private parts: Buffer[] = [];
-  private bytes = 0;
+  private pieces: Piece[] = [];
   private events = 0;
   private hooks: GroupHooks = { onSent: () => {}, close: () => {} };
 
@@ -99,8 +162,7 @@ export class FanoutGroup {
   leave(sink: WatchSink): void {
     if (!this.members.delete(sink)) return;
     if (this.members.size === 0) {
-      this.parts = [];
-      this.bytes = 0;
+      this.pieces = [];
       this.events = 0;
       this.onEmpty();
       this.hooks.close();
@@ -110,9 +172,16 @@ export class FanoutGroup {
   /** Queues `events` lines (already encoded in `parts`, `bytes` long) for every member. */
   push(parts: readonly Buffer[], bytes: number, events: number): void {
     if (!bytes || this.members.size === 0) return;
-    for (const p of parts) this.parts.push(p);
-    this.bytes += bytes;
+    this.pieces.push({ parts, bytes });
     this.events += events;
+    this.fanout.markDirty(this);
+  }
+
+  /** Queues one event for every member: its line is encoded at the flush, and only if a member takes bytes. */
+  pushEvent(type: SharedEventType, object: EventObject): void {
+    if (this.members.size === 0) return;
+    this.pieces.push({ type, object });
+    this.events++;
     this.fanout.markDirty(this);
   }
 
@@ -123,21 +192,59 @@ export class FanoutGroup {
 
   /** Writes what was gathered to every member now (also before a member writes something of its own). */
   flush(): void {
-    if (!this.bytes) return;
-    const framed = frameChunk(this.parts, this.bytes);
-    const head = framed.length - this.bytes - 2;
+    if (this.pieces.length === 0) return;
+    const pieces = this.pieces;
     const events = this.events;
-    this.parts = [];
-    this.bytes = 0;
+    this.pieces = [];
     this.events = 0;
+    let framed: Buffer | undefined;
+    let head = 0;
+    let decoded: WatchEvent<Obj>[] | null | undefined;
     let sent = 0;
     for (const m of [...this.members]) {
       if (!m.open) continue;
-      m.writeFramed(framed, head);
       sent += events;
+      if (m.takesEvents && (decoded ??= decodedEvents(pieces))) {
+        m.writeEvents(decoded);
+        continue;
+      }
+      if (!framed) {
+        const [parts, bytes] = encodedPieces(pieces);
+        framed = frameChunk(parts, bytes);
+        head = framed.length - bytes - 2;
+      }
+      m.writeFramed(framed, head);
     }
     this.hooks.onSent(sent);
   }
+}
+
+/** The gathered events as decoded events, or null when some were gathered only as bytes. */
+function decodedEvents(pieces: readonly Piece[]): WatchEvent<Obj>[] | null {
+  const out: WatchEvent<Obj>[] = [];
+  for (const p of pieces) {
+    if (!('type' in p)) return null;
+    out.push({ type: p.type, object: p.object.obj });
+  }
+  return out;
+}
+
+/** The gathered events as the parts of one chunk, and its length. */
+function encodedPieces(pieces: readonly Piece[]): [Buffer[], number] {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for (const p of pieces) {
+    if ('type' in p) {
+      const pre = linePrefix[p.type];
+      const body = p.object.bytes;
+      parts.push(pre, body, lineSuffix);
+      bytes += pre.length + body.length + lineSuffix.length;
+    } else {
+      for (const b of p.parts) parts.push(b);
+      bytes += p.bytes;
+    }
+  }
+  return [parts, bytes];
 }
 
 /**

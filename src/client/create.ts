@@ -34,11 +34,13 @@ const patchTypes: Record<PatchType, string> = {
   apply: 'application/apply-patch+yaml',
 };
 
-function transportFor(config: ClientConfig): { transport: Transport; namespace?: string } {
+function transportFor(config: ClientConfig): { transport: Transport; namespace?: string; inProcess?: boolean } {
   if ('inject' in config) {
     const inject = injectTransport(config.inject, config.token);
     const direct = config.transport !== 'inject' ? config.inject.skiffDirect : undefined;
-    return { transport: direct ? directTransport(direct, config.token, inject) : inject };
+    return direct
+      ? { transport: directTransport(direct, config.token, inject), inProcess: true }
+      : { transport: inject };
   }
   if ('server' in config) return { transport: httpTransport(config as ConnectionConfig) };
   const cfg = loadKubeconfig(config.kubeconfig, config.context);
@@ -46,7 +48,7 @@ function transportFor(config: ClientConfig): { transport: Transport; namespace?:
 }
 
 export function createClient(config: ClientConfig = {}): Client & { defaultNamespace?: string } {
-  const { transport, namespace } = transportFor(config);
+  const { transport, namespace, inProcess } = transportFor(config);
   const userAgent = config.userAgent ?? 'skiff';
   const headers = (extra: Record<string, string> = {}) => ({
     accept: 'application/json',
@@ -85,6 +87,7 @@ export function createClient(config: ClientConfig = {}): Client & { defaultNames
 
   const client: Client & { defaultNamespace?: string } = {
     defaultNamespace: namespace,
+    inProcess: inProcess === true,
     get<T>(res: ResourceAddress, name: string, opts: { subresource?: string; signal?: AbortSignal } = {}) {
       return call<T>({
         method: 'GET',
@@ -169,7 +172,14 @@ export function createClient(config: ClientConfig = {}): Client & { defaultNames
           timeoutSeconds: opts.timeoutSeconds,
         });
       return watchEvents<T>(
-        () => transport.stream({ method: 'GET', path, headers: headers(), signal: opts.signal }),
+        () =>
+          transport.stream({
+            method: 'GET',
+            path,
+            headers: headers(),
+            signal: opts.signal,
+            sharedObjects: opts.sharedObjects,
+          }),
         opts.signal,
       );
     },

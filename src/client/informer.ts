@@ -22,6 +22,11 @@ export interface InformerOptions<T> {
   maxBackoffMs?: number;
   /** Handler errors and retry notices; default: ignore. */
   log?: (line: string) => void;
+  /**
+   * Cache the in-process API server's own objects where the transport can hand them over (see
+   * WatchOptions.sharedObjects): handlers and readers of this informer must never mutate what they get.
+   */
+  sharedObjects?: boolean;
 }
 
 export interface Informer<T = KubeObject> {
@@ -197,6 +202,7 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
           fieldSelector: this.opts.fieldSelector,
           timeoutSeconds,
           signal,
+          sharedObjects: this.opts.sharedObjects,
         });
         let received = 0;
         for await (const ev of events) {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import type { ConnectionConfig } from './kubeconfig.js';
+import type { WatchEvent } from './types.js';
 
 export interface TransportRequest {
   method: string;
@@ -15,6 +16,11 @@ export interface TransportRequest {
   headers: Record<string, string>;
   body?: Buffer | string;
   signal?: AbortSignal;
+  /**
+   * A watch may deliver decoded events whose objects are the in-process API server's own (direct transport only):
+   * the caller promises never to mutate them.
+   */
+  sharedObjects?: boolean;
 }
 
 export interface TransportResponse {
@@ -25,10 +31,16 @@ export interface TransportResponse {
   text?: string;
 }
 
+/** Decoded watch events handed over in process (see TransportRequest.sharedObjects); shared, never mutated. */
+export class WatchEventBatch {
+  constructor(readonly events: readonly WatchEvent[]) {}
+}
+
 export interface StreamResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable;
+  /** Bytes (a Readable over HTTP), or from the direct transport also batches of decoded events, in order. */
+  body: AsyncIterable<Buffer | string | WatchEventBatch>;
   /** Ends the stream from our side (and tells the server). */
   close(): void;
 }
@@ -184,6 +196,11 @@ export interface DirectReply {
 /** Where a direct watch delivers its bytes: whole JSON lines, as the server's watch wrote them. */
 export interface DirectChunkSink {
   data(chunk: Buffer): void;
+  /**
+   * Decoded events, when the client takes them (see TransportRequest.sharedObjects): the objects are the server's
+   * cached ones, by reference. They count `weight` bytes towards buffered().
+   */
+  events?(events: readonly WatchEvent[], weight: number): void;
   end(): void;
   /** Bytes delivered but not consumed yet. */
   buffered(): number;
@@ -202,6 +219,60 @@ export interface DirectServer {
   handles(method: string, path: string): boolean;
   request(req: DirectRequest): Promise<DirectReply>;
   watch(req: DirectRequest, sink: DirectChunkSink): Promise<DirectWatch>;
+}
+
+/**
+ * The body of a direct watch: what the server hands over, by reference and in order, read by one consumer. It
+ * counts what is not consumed yet, so the server can end a watch whose client fell too far behind.
+ */
+class ChunkQueue implements AsyncIterable<Buffer | WatchEventBatch> {
+  private items: (Buffer | WatchEventBatch)[] = [];
+  private sizes: number[] = [];
+  private head = 0;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  /** Bytes (or event weights) pushed and not consumed yet. */
+  buffered = 0;
+  /** Called once the consumer stops (end of data, or it left the loop). */
+  onDone: () => void = () => {};
+
+  push(item: Buffer | WatchEventBatch, size: number): void {
+    if (this.ended) return;
+    this.items.push(item);
+    this.sizes.push(size);
+    this.buffered += size;
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer | WatchEventBatch> {
+    try {
+      for (;;) {
+        if (this.head < this.items.length) {
+          const item = this.items[this.head]!;
+          this.buffered -= this.sizes[this.head]!;
+          this.head++;
+          if (this.head === this.items.length) {
+            this.items = [];
+            this.sizes = [];
+            this.head = 0;
+          }
+          yield item;
+          continue;
+        }
+        if (this.ended) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+      }
+    } finally {
+      this.ended = true;
+      this.onDone();
+    }
+  }
 }
 
 /** A response whose body is text: kept as text for the JSON parse, made bytes only for a caller that asks. */
@@ -246,14 +317,14 @@ export function directTransport(server: DirectServer, token: string | undefined,
     async stream(req) {
       if (!server.handles(req.method, req.path)) return fallback.stream(req);
       if (req.signal?.aborted) throw abortError();
-      // Chunks pass by reference; reading is driven by the consumer (read() has nothing to fetch).
-      const body = new Readable({ read() {} });
+      const body = new ChunkQueue();
       const w = await server.watch(
         { method: req.method, path: req.path, headers: headersOf(req) },
         {
-          data: (b) => void body.push(b),
-          end: () => void body.push(null),
-          buffered: () => body.readableLength,
+          data: (b) => body.push(b, b.length),
+          ...(req.sharedObjects ? { events: (e, weight) => body.push(new WatchEventBatch(e), weight) } : {}),
+          end: () => body.end(),
+          buffered: () => body.buffered,
         },
       );
       let closed = false;
@@ -262,11 +333,10 @@ export function directTransport(server: DirectServer, token: string | undefined,
         closed = true;
         req.signal?.removeEventListener('abort', close);
         w.close();
-        body.destroy();
+        body.end();
       };
       req.signal?.addEventListener('abort', close, { once: true });
-      body.once('close', close);
-      body.on('error', () => {});
+      body.onDone = close;
       return { statusCode: w.statusCode, headers: w.headers, body, close };
     },
     async close() {

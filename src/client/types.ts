@@ -50,6 +50,12 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   /** Aborting ends the iterator cleanly. */
   signal?: AbortSignal;
+  /**
+   * In process (the direct transport): take events as the API server's own decoded objects instead of JSON,
+   * which saves a parse per event. They are shared with the server's watch cache and every other such watcher:
+   * never mutate them. Other transports ignore it.
+   */
+  sharedObjects?: boolean;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -94,6 +100,8 @@ export interface RawResponse {
 
 /** The one interface every component uses, whatever the transport (HTTP(S) or in-process). */
 export interface Client {
+  /** Requests are answered by an API server in this process (the direct transport): none crosses a socket. */
+  readonly inProcess?: boolean;
   get<T = KubeObject>(
     res: ResourceAddress,
     name: string,

@@ -2,7 +2,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { StatusError } from '../api/status.js';
 import { statusFromResponse } from './errors.js';
-import type { StreamResponse } from './transport.js';
+import { WatchEventBatch, type StreamResponse } from './transport.js';
 import type { WatchEvent } from './types.js';
 
 /** Largest single event line we accept (the API server limits objects to ~3 MiB; a little headroom). */
@@ -27,7 +27,7 @@ export function watchEvents<T>(
       try {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
-          for await (const c of res.body) chunks.push(c as Buffer);
+          for await (const c of res.body) if (!(c instanceof WatchEventBatch)) chunks.push(Buffer.from(c));
           throw statusFromResponse(res.statusCode, Buffer.concat(chunks));
         }
         // Each chunk is decoded once (a character split between chunks is completed by the next one); lines are
@@ -35,7 +35,12 @@ export function watchEvents<T>(
         const decoder = new StringDecoder('utf8');
         let pending = '';
         for await (const chunk of res.body) {
-          const text = typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+          if (chunk instanceof WatchEventBatch) {
+            // Decoded in process (direct transport): the server's own objects, in order with any bytes around them.
+            for (const ev of chunk.events) yield ev as WatchEvent<T>;
+            continue;
+          }
+          const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
           const data = pending ? pending + text : text;
           let start = 0;
           let nl: number;

@@ -43,8 +43,15 @@ const APPLICATION_ID = 0x534b4946;
 const CATCH_UP_CHUNK = 2000;
 /** Rows removed per compaction transaction. */
 const COMPACT_CHUNK = 20_000;
-/** WAL frames (4 KiB pages) between automatic checkpoints: 64 MiB of WAL. */
-const WAL_CHECKPOINT_PAGES = 16_384;
+/** WAL size between automatic checkpoints (converted to frames, one page each). */
+const WAL_CHECKPOINT_BYTES = 64 * 2 ** 20;
+/**
+ * Page size of a new store (SQLite's default is 4 KiB). A commit writes every dirty page to the WAL with a pwrite
+ * of its own, and a pod is ~2 KB, so 4 KiB pages cost ~2.5 pwrites per write. Measured here, 44,000 writes of
+ * 1.8 KB in transactions of 500: 4 KiB pages 112k pwrites and 22-49 µs per write; 16 KiB pages 28k pwrites and
+ * 10-20 µs. An existing store keeps the page size it was created with.
+ */
+const NEW_STORE_PAGE_SIZE = 16_384;
 
 export interface SqliteStoreOptions {
   /** Directory holding state.db; created when missing. */
@@ -245,14 +252,17 @@ export class SqliteStore implements Store {
         const check = db.pragma('quick_check', { simple: true }) as string;
         if (check !== 'ok') throw new Error(`store ${file} is corrupt (quick_check: ${check}); refusing to start`);
       }
+      // Only takes effect before the first write creates the file's first page.
+      if (!exists) db.pragma(`page_size = ${NEW_STORE_PAGE_SIZE}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // 64 MiB of page cache (the default is 2 MiB): listings re-read the same pages and should not hit the OS.
       db.pragma('cache_size = -65536');
-      // Checkpoint every WAL_CHECKPOINT_PAGES frames instead of SQLite's 1000: a checkpoint blocks the event loop
+      // Checkpoint every WAL_CHECKPOINT_BYTES instead of SQLite's 1000 frames: a checkpoint blocks the event loop
       // (it copies pages into the db file and fsyncs twice), and a longer WAL folds the many rewrites of a hot page
       // into one copy. Measured with 10,000 creates of 1.5 KB in batches of 64: ~20% less CPU, ~30% less wall time.
-      db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.pragma(`wal_autocheckpoint = ${Math.ceil(WAL_CHECKPOINT_BYTES / pageSize)}`);
       // Take the write lock now and keep it (EXCLUSIVE mode): a second server on this dir fails here.
       db.exec('BEGIN EXCLUSIVE');
       if ((db.pragma('user_version', { simple: true }) as number) === 0) {

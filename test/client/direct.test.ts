@@ -218,3 +218,83 @@ t.test('after the server closed, direct requests and watches get 503 ServiceUnav
     { code: 503 },
   );
 });
+
+t.test('direct watch with sharedObjects: the events JSON watchers get, as the server cache objects', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-direct-'));
+  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
+  const direct = createClient({ inject: server.fastify, token: server.adminToken });
+  const http = createClient({ server: server.url, token: server.adminToken });
+  t.teardown(async () => {
+    await direct.close();
+    await http.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  t.equal(direct.inProcess, true, 'the direct client says it is in process');
+  t.equal(http.inProcess, false);
+  const res = { group: '', version: 'v1', resource: 'configmaps', namespace: 'default' };
+  const cm = (name: string, labels: Record<string, string> = {}) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, labels },
+    data: { v: name },
+  });
+  await direct.create(res, cm('early', { app: 'x' }));
+  const from = (await direct.list(res)).metadata!.resourceVersion!;
+  await direct.create(res, cm('replayed', { app: 'x' })); // before the watches: replayed from history (bytes)
+
+  const watchers = {
+    httpAll: { client: http, opts: {} },
+    jsonAll: { client: direct, opts: {} },
+    sharedAll: { client: direct, opts: { sharedObjects: true } },
+    sharedAll2: { client: direct, opts: { sharedObjects: true } },
+    httpSelected: { client: http, opts: { labelSelector: 'app=x' } },
+    jsonSelected: { client: direct, opts: { labelSelector: 'app=x' } },
+    sharedSelected: { client: direct, opts: { labelSelector: 'app=x', sharedObjects: true } },
+    // The option means nothing over HTTP: plain JSON events.
+    httpShared: { client: http, opts: { labelSelector: 'app=x', sharedObjects: true } },
+  };
+  const aborts: AbortController[] = [];
+  const seen: Record<string, { type: string; object: Record<string, any> }[]> = {};
+  const runs = Object.entries(watchers).map(async ([name, w]) => {
+    const got: { type: string; object: Record<string, any> }[] = (seen[name] = []);
+    const abort = new AbortController();
+    aborts.push(abort);
+    for await (const ev of w.client.watch(res, { ...w.opts, resourceVersion: from, signal: abort.signal }))
+      got.push(ev as never);
+  });
+  await direct.create(res, cm('a', { app: 'x' }));
+  await direct.create(res, cm('b'));
+  await direct.patch(res, 'b', { metadata: { labels: { app: 'x' } } }); // enters the selection: ADDED
+  await direct.patch(res, 'a', { metadata: { labels: { app: 'y' } } }); // leaves it: DELETED (old version)
+  await direct.patch(res, 'a', { data: { v: 'changed' } }); // outside the selection: nothing
+  await direct.delete(res, 'b');
+  const expected = (name: string) => (name.includes('All') ? 7 : 5);
+  for (let i = 0; i < 500; i++) {
+    if (Object.entries(seen).every(([n, evs]) => evs.length >= expected(n))) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  for (const a of aborts) a.abort();
+  await Promise.all(runs);
+  t.equal(seen.httpAll!.length, 7, 'all: the replayed create and 6 changes');
+  t.equal(seen.httpSelected!.length, 5, 'selected: replayed, a, b entering, a leaving, b deleted');
+  const line = (e: { type: string; object: unknown }) => JSON.stringify(e);
+  for (const name of ['jsonAll', 'sharedAll', 'sharedAll2'])
+    t.same(seen[name]!.map(line), seen.httpAll!.map(line), `${name}: the events HTTP watchers get`);
+  for (const name of ['jsonSelected', 'sharedSelected', 'httpShared'])
+    t.same(seen[name]!.map(line), seen.httpSelected!.map(line), `${name}: the events HTTP watchers get`);
+  t.same(
+    seen.sharedSelected!.map((e) => `${e.type} ${e.object.metadata.name}`),
+    ['ADDED replayed', 'ADDED a', 'ADDED b', 'DELETED a', 'DELETED b'],
+  );
+  // Live events are handed over by reference: two shared watchers hold the very same objects; JSON ones copies.
+  const live = (name: string) => seen[name]!.slice(1).map((e) => e.object);
+  t.ok(
+    live('sharedAll').every((o, i) => o === live('sharedAll2')[i]),
+    'shared watchers get the same object instances',
+  );
+  t.ok(
+    live('jsonAll').every((o, i) => o !== live('sharedAll')[i]),
+    'JSON watchers get objects of their own',
+  );
+});

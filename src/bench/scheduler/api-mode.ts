@@ -102,6 +102,8 @@ class BindingWatch {
         for await (const ev of client.watch<KubeObject & { spec?: { nodeName?: string } }>(core('pods'), {
           resourceVersion,
           signal: this.abort.signal,
+          // It only reads names and nodeName: in process, take the server's objects rather than parse JSON.
+          sharedObjects: true,
         })) {
           if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') continue;
           const name = ev.object.metadata?.name ?? '';

@@ -31,7 +31,11 @@ export interface DaemonOptions {
   seed?: number;
   /** Pods scheduled per engine call (each still sees the previous ones). */
   batchSize?: number;
-  /** Binding requests in flight at once (default 64): enough for the store to group-commit them. */
+  /**
+   * Binding requests in flight at once. Default: 64 over the network; 1024 in process, where a request in flight
+   * costs only memory and the store commits what arrives together in one transaction (measured, 10,000 bindings:
+   * 64 at once commit ~64 per transaction and bind ~7,600 pods/s; 1024 at once ~9,400 pods/s).
+   */
   maxConcurrentBinds?: number;
   informerFactory?: InformerFactory;
   queue?: SchedulingQueue;
@@ -79,7 +83,7 @@ export class SchedulerDaemon {
     this.log = o.log ?? (() => {});
     this.now = o.now ?? Date.now;
     this.recorder = new EventRecorder({ client: o.client, now: this.now, log: this.log });
-    this.bindSlots = o.maxConcurrentBinds ?? 64;
+    this.bindSlots = o.maxConcurrentBinds ?? (o.client.inProcess ? 1024 : 64);
   }
 
   /** Creates the engines, starts informers (initial lists complete), then the scheduling loop. */
@@ -90,13 +94,17 @@ export class SchedulerDaemon {
         await createScheduler({ profile, seed: this.o.seed, engine: this.o.engine }),
       );
     const factory: InformerFactory = this.o.informerFactory ?? createInformer;
-    const nodes = factory<Node & KubeObject>(this.o.client, core('nodes'));
+    // The daemon only reads what its informers hold (the engine copies what it keeps), so in process they may
+    // share the API server's objects instead of decoding JSON for every event.
+    const shared = { sharedObjects: true };
+    const nodes = factory<Node & KubeObject>(this.o.client, core('nodes'), shared);
     nodes
       .onAdd((n) => this.onNode(n))
       .onUpdate((o, n) => this.onNode(n, o))
       .onDelete((n) => this.each((e) => e.removeNode(n.metadata!.name!)));
     // Finished pods hold no resources (the upstream scheduler's informer filters them the same way).
     const pods = factory<PodObject>(this.o.client, core('pods'), {
+      ...shared,
       fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
     });
     pods
@@ -110,7 +118,7 @@ export class SchedulerDaemon {
       [apps('statefulsets'), 'StatefulSet'],
     ];
     const workloads = workloadInformers.map(([res, kind]) => {
-      const inf = factory<KubeObject>(this.o.client, res);
+      const inf = factory<KubeObject>(this.o.client, res, shared);
       const upsert = (obj: KubeObject) => {
         const w = toWorkload(kind, obj);
         if (w) this.each((e) => e.upsertWorkload(w));
