@@ -1,7 +1,7 @@
 // `skiff bench scheduler --mode api` in miniature: the daemon binds every measured pod through a real API server in
 // this process, the result has the shape the CLI prints, and preemption victims are confirmed like kwok's nodes.
 import t from 'tap';
-import { benchApiMode } from '../../../src/bench/scheduler/api-mode.js';
+import { benchApiMode, bindThroughput } from '../../../src/bench/scheduler/api-mode.js';
 
 t.test('SchedulingBasic binds every measured pod through the API', async (t) => {
   const r = await benchApiMode('ts', { workload: 'SchedulingBasic', nodes: 8, initPods: 10, pods: 40, batch: 16 });
@@ -20,4 +20,13 @@ t.test('PreemptionBasic: high-priority pods preempt and are bound', async (t) =>
   t.equal(r.scheduled, 2);
   t.ok((r.preemptions as number) >= 2, 'the daemon preempted for each pod');
   t.ok((r.victimsTerminated as number) >= 6, 'at least three 900m victims per 3000m pod');
+});
+
+t.test('bindThroughput: pods bound after the first commit, over the time from the first to the last binding', async (t) => {
+  // Three commits of 1,000 bindings, 100 ms apart (each observed over ~1 ms): 2,000 pods in 0.2 s.
+  const times = [0, 100, 200].flatMap((at) => Array.from({ length: 1000 }, (_, i) => at + i / 1000));
+  t.equal(Math.round(bindThroughput(times)), Math.round(2000 / ((200 + 0.999) / 1000)));
+  t.equal(bindThroughput([5]), 0, 'one binding is no rate');
+  t.equal(bindThroughput([1, 1.5]), 0, 'two bindings of one commit are no rate either');
+  t.equal(bindThroughput([0, 1000]), 1, 'one pod after the first in one second');
 });
