@@ -22,11 +22,14 @@ t.test('PreemptionBasic: high-priority pods preempt and are bound', async (t) =>
   t.ok((r.victimsTerminated as number) >= 6, 'at least three 900m victims per 3000m pod');
 });
 
-t.test('bindThroughput: pods bound after the first commit, over the time from the first to the last binding', async (t) => {
-  // Three commits of 1,000 bindings, 100 ms apart (each observed over ~1 ms): 2,000 pods in 0.2 s.
-  const times = [0, 100, 200].flatMap((at) => Array.from({ length: 1000 }, (_, i) => at + i / 1000));
-  t.equal(Math.round(bindThroughput(times)), Math.round(2000 / ((200 + 0.999) / 1000)));
-  t.equal(bindThroughput([5]), 0, 'one binding is no rate');
-  t.equal(bindThroughput([1, 1.5]), 0, 'two bindings of one commit are no rate either');
-  t.equal(bindThroughput([0, 1000]), 1, 'one pod after the first in one second');
-});
+t.test(
+  'bindThroughput: pods bound after the first commit, over the time from the first to the last binding',
+  async (t) => {
+    // Three commits of 1,000 bindings, 100 ms apart (each observed over ~1 ms): 2,000 pods in 0.2 s.
+    const times = [0, 100, 200].flatMap((at) => Array.from({ length: 1000 }, (_, i) => at + i / 1000));
+    t.equal(Math.round(bindThroughput(times)), Math.round(2000 / ((200 + 0.999) / 1000)));
+    t.equal(bindThroughput([5]), 0, 'one binding is no rate');
+    t.equal(bindThroughput([1, 1.5]), 0, 'two bindings of one commit are no rate either');
+    t.equal(bindThroughput([0, 1000]), 1, 'one pod after the first in one second');
+  },
+);
