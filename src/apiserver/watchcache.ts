@@ -156,6 +156,8 @@ export class WatchCache {
       const ok = await new Promise<boolean>((resolve) => {
         let first = true;
         const w = this.store.watch(PREFIX, from, {
+          // The cache holds every object's current version, which is what an update replaces.
+          skipPrevValue: true,
           onEvents: (evs) => {
             if (first) {
               first = false;
@@ -246,13 +248,23 @@ export class WatchCache {
           if (h.rv === entry.rv && ev.type !== 'delete') entry.adopt(h.obj);
         }
       }
-      // The entry being replaced is usually the cached one (same revision): reuse it with what it already parsed.
-      const cur = ev.prevKv && ev.revision > listRev ? this.objects.get(entry.storage)?.get(entry.key) : undefined;
-      const prev = ev.prevKv
-        ? cur && cur.rv === ev.prevKv.modRevision
-          ? cur
-          : this.entryFrom(ev.prevKv.key, ev.prevKv.value, ev.prevKv.modRevision)
-        : undefined;
+      // The entry being replaced is the cached one (same revision): reuse it with what it already parsed. The store
+      // leaves live updates' prevKv out (skipPrevValue), so the cache must have it; if not, it has lost track.
+      const prevRev = ev.prevKv?.modRevision ?? ev.prevRevision;
+      const cur =
+        prevRev !== undefined && ev.revision > listRev ? this.objects.get(entry.storage)?.get(entry.key) : undefined;
+      const prev =
+        prevRev === undefined
+          ? undefined
+          : cur && cur.rv === prevRev
+            ? cur
+            : ev.prevKv
+              ? this.entryFrom(ev.prevKv.key, ev.prevKv.value, ev.prevKv.modRevision)
+              : undefined;
+      if (prevRev !== undefined && !prev && ev.revision > listRev) {
+        this.lost(`no previous version of ${entry.key} at revision ${prevRev}`);
+        return;
+      }
       const type = ev.type === 'delete' ? 'DELETED' : prev ? 'MODIFIED' : 'ADDED';
       const cev: CacheEvent = { type, revision: ev.revision, entry, prev };
       this.history.push(cev);

@@ -500,10 +500,15 @@ class EtcdUpstream {
             createRevision: prevKv?.createRevision ?? 0,
             modRevision: kv.modRevision,
           },
-          ...(prevKv ? { prevKv } : {}),
+          ...(prevKv ? { prevKv, prevRevision: prevKv.modRevision } : {}),
         };
       }
-      return { type: 'put', revision: kv.modRevision, kv, ...(prevKv ? { prevKv } : {}) };
+      return {
+        type: 'put',
+        revision: kv.modRevision,
+        kv,
+        ...(prevKv ? { prevKv, prevRevision: prevKv.modRevision } : {}),
+      };
     });
     this.lastRevision = events[events.length - 1]!.revision;
     for (const s of [...this.subscribers]) s.push(events);

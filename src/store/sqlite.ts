@@ -76,6 +76,9 @@ interface LogRow {
   value: string;
 }
 
+/** A log row without its value: what a write needs to check and chain to (the value is read only when needed). */
+type LogMeta = Omit<LogRow, 'value'>;
+
 interface ChangeRow extends LogRow {
   p_id: number | null;
   p_create_revision: number | null;
@@ -97,6 +100,8 @@ interface LiveWatcher {
   prefix: string;
   end: string | undefined;
   stream: WatchStream;
+  /** The watcher does without updates' prevKv (WatchHandlers.skipPrevValue). */
+  skipPrevValue: boolean;
 }
 
 const SCHEMA = `
@@ -153,6 +158,8 @@ export class SqliteStore implements Store {
 
   private readonly stmt: {
     latest: Database.Statement<[string], LogRow>;
+    latestMeta: Database.Statement<[string], LogMeta>;
+    valueAt: Database.Statement<[number], { value: string }>;
     insert: Database.Statement<[number, string, number, number, number, number, number, string]>;
     list: ListStatements;
     countBounded: Database.Statement<[string, string, number], { n: number }>;
@@ -192,6 +199,10 @@ export class SqliteStore implements Store {
       ORDER BY l.id LIMIT ?`;
     this.stmt = {
       latest: db.prepare(`SELECT * FROM log WHERE name = ? ORDER BY id DESC LIMIT 1`),
+      latestMeta: db.prepare(
+        `SELECT id, name, created, deleted, create_revision, prev_revision FROM log WHERE name = ? ORDER BY id DESC LIMIT 1`,
+      ),
+      valueAt: db.prepare(`SELECT value FROM log WHERE id = ?`),
       insert: db.prepare(
         `INSERT INTO log (id, name, created, deleted, create_revision, prev_revision, ts, value)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -348,6 +359,7 @@ export class SqliteStore implements Store {
     const watcher: LiveWatcher = {
       prefix,
       end,
+      skipPrevValue: handlers.skipPrevValue === true,
       stream: new WatchStream(handlers, after, this.watchBufferLimit, () => {
         this.watchers.delete(watcher);
         this.catchingUp.delete(watcher.stream);
@@ -483,9 +495,11 @@ export class SqliteStore implements Store {
     const outcomes: (KeyValue | StoreError)[] = [];
     const events: WatchEvent[] = [];
     const now = Math.max(Date.now(), this.lastTs);
+    let withPrev = false;
+    for (const w of this.watchers) withPrev ||= !w.skipPrevValue;
     try {
       this.db.transaction(() => {
-        for (const { op } of batch) outcomes.push(this.apply(op, now, events));
+        for (const { op } of batch) outcomes.push(this.apply(op, now, events, withPrev));
       })();
     } catch (err) {
       this.revision = startRevision;
@@ -503,12 +517,23 @@ export class SqliteStore implements Store {
     if (events.length > 0) this.fanOut(events);
   }
 
-  /** Applies one write inside the group transaction; logical failures are returned, not thrown, so others commit. */
-  private apply(op: WriteOp, ts: number, events: WatchEvent[]): KeyValue | StoreError {
-    const current = this.stmt.latest.get(op.key);
+  /**
+   * Applies one write inside the group transaction; logical failures are returned, not thrown, so others commit.
+   * The key's latest row is read without its value, which is fetched only when needed: for a delete (the tombstone
+   * keeps it), an error's `current`, or an update's prevKv while some watcher wants it (`withPrev`). A pod is ~2 KB,
+   * and reading it back on every update cost the API server ~10% of a binding (measured with 10,000 bindings).
+   */
+  private apply(op: WriteOp, ts: number, events: WatchEvent[], withPrev: boolean): KeyValue | StoreError {
+    const current = this.stmt.latestMeta.get(op.key);
     const live = current && !current.deleted ? current : undefined;
+    const kvOf = (row: LogMeta): KeyValue => ({
+      key: row.name,
+      value: this.stmt.valueAt.get(row.id)!.value,
+      createRevision: row.create_revision,
+      modRevision: row.id,
+    });
     if (op.kind === 'create') {
-      if (live) return new StoreError('KeyExists', `key ${op.key} already exists`, toKv(live));
+      if (live) return new StoreError('KeyExists', `key ${op.key} already exists`, kvOf(live));
       const rev = ++this.revision;
       this.stmt.insert.run(rev, op.key, 1, 0, rev, current?.id ?? 0, ts, op.value);
       const kv: KeyValue = { key: op.key, value: op.value, createRevision: rev, modRevision: rev };
@@ -520,20 +545,22 @@ export class SqliteStore implements Store {
       return new StoreError(
         'Conflict',
         `key ${op.key} was modified at revision ${live.id}, expected revision ${op.expected}`,
-        toKv(live),
+        kvOf(live),
       );
     }
     const rev = ++this.revision;
-    const prevKv = toKv(live);
     if (op.kind === 'update') {
       this.stmt.insert.run(rev, op.key, 0, 0, live.create_revision, live.id, ts, op.value);
       const kv: KeyValue = { key: op.key, value: op.value, createRevision: live.create_revision, modRevision: rev };
-      events.push({ type: 'put', revision: rev, kv, prevKv });
+      const event: WatchEvent = { type: 'put', revision: rev, kv, prevRevision: live.id };
+      if (withPrev) event.prevKv = kvOf(live);
+      events.push(event);
       return kv;
     }
-    this.stmt.insert.run(rev, op.key, 0, 1, live.create_revision, live.id, ts, live.value);
-    const kv: KeyValue = { key: op.key, value: live.value, createRevision: live.create_revision, modRevision: rev };
-    events.push({ type: 'delete', revision: rev, kv, prevKv });
+    const prevKv = kvOf(live);
+    this.stmt.insert.run(rev, op.key, 0, 1, live.create_revision, live.id, ts, prevKv.value);
+    const kv: KeyValue = { key: op.key, value: prevKv.value, createRevision: live.create_revision, modRevision: rev };
+    events.push({ type: 'delete', revision: rev, kv, prevKv, prevRevision: live.id });
     return kv;
   }
 
@@ -557,6 +584,7 @@ function changeEvent(row: ChangeRow): WatchEvent {
       : undefined;
   const event: WatchEvent = { type: row.deleted ? 'delete' : 'put', revision: row.id, kv };
   if (prevKv) event.prevKv = prevKv;
+  if (!row.created && row.prev_revision > 0) event.prevRevision = row.prev_revision;
   return event;
 }
 

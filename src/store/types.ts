@@ -16,8 +16,10 @@ export interface WatchEvent {
   /** The revision of this change (for deletes: the delete's revision, with the last value in `kv`). */
   revision: number;
   kv: KeyValue;
-  /** The value before this change: present on updates and deletes. */
+  /** The value before this change: present on updates and deletes (see WatchHandlers.skipPrevValue). */
   prevKv?: KeyValue;
+  /** The modRevision before this change, on updates and deletes: set even when prevKv is left out. */
+  prevRevision?: number;
 }
 
 export interface ListOptions {
@@ -53,6 +55,12 @@ export interface WatchHandlers {
   onEvents(events: WatchEvent[]): void | Promise<void>;
   /** Terminal: the watch stopped (`Compacted` when too old or fell behind, `Unavailable`, …). */
   onError(err: StoreError): void;
+  /**
+   * The watcher keeps what it saw itself (the API server's watch cache), so live updates may come without prevKv
+   * (prevRevision is always there): a store can then skip reading the old value on every update. Deletes and replayed
+   * history keep prevKv, and a store may send it anyway (etcd does).
+   */
+  skipPrevValue?: boolean;
 }
 
 /** `FutureRevision`: a read asked for a revision newer than the store's latest (Kubernetes: "too large resource version"). */

@@ -39,11 +39,11 @@ t.test('reads at or after the compaction revision match a model exactly', async 
     } else if (random() < 0.25) {
       const kv = await store.delete(key, current.modRevision);
       model.delete(key);
-      event = { type: 'delete', revision: kv.modRevision, kv, prevKv: current };
+      event = { type: 'delete', revision: kv.modRevision, kv, prevKv: current, prevRevision: current.modRevision };
     } else {
       const kv = await store.update(key, `updated ${op}`, current.modRevision);
       model.set(key, kv);
-      event = { type: 'put', revision: kv.modRevision, kv, prevKv: current };
+      event = { type: 'put', revision: kv.modRevision, kv, prevKv: current, prevRevision: current.modRevision };
     }
     history.push(event);
     snapshots.set(
