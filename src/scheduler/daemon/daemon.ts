@@ -55,8 +55,11 @@ function isTerminal(pod: Pod): boolean {
 
 export class SchedulerDaemon {
   private readonly engines = new Map<string, Scheduler>();
-  /** Pods placed by this scheduler whose binding the informer has not shown yet (upstream's assumed pods). */
-  private readonly assumed = new Set<string>();
+  /**
+   * Pods placed by this scheduler whose binding the informer has not shown yet (upstream's assumed pods): the pod
+   * as scheduled, where, and by which engine.
+   */
+  private readonly assumed = new Map<string, { pod: Pod; node: string; engine: Scheduler }>();
   private readonly informers: Informer<KubeObject>[] = [];
   private podInformer: Informer<PodObject> | undefined;
   readonly queue: SchedulingQueue;
@@ -176,8 +179,15 @@ export class SchedulerDaemon {
       return;
     }
     if (p.spec?.nodeName) {
-      this.assumed.delete(keyOf(p));
-      this.each((e) => e.upsertPod(p));
+      const key = keyOf(p);
+      const placed = this.assumed.get(key);
+      this.assumed.delete(key);
+      // The engine that placed this pod already holds it there; it need not take the bound copy when nothing it
+      // schedules by changed (the binding only sets nodeName and a condition).
+      const unchanged = placed && placed.node === p.spec.nodeName && sameSchedulingInputs(placed.pod, p);
+      this.each((e) => {
+        if (!unchanged || e !== placed.engine) e.upsertPod(p);
+      });
       this.queue.delete(keyOf(p));
       this.queue.moveAllUnschedulable();
       this.armBackoffTimer();
@@ -341,7 +351,7 @@ export class SchedulerDaemon {
     const pod = qp.pod as PodObject;
     const ns = pod.metadata?.namespace || 'default';
     const name = pod.metadata!.name!;
-    this.assumed.add(qp.key);
+    this.assumed.set(qp.key, { pod, node, engine });
     try {
       await this.postBinding(ns, name, pod.metadata?.uid, node);
     } catch (err) {
@@ -446,6 +456,33 @@ function nodeSchedulingChanged(a: Node, b: Node): boolean {
 }
 
 /** True when more than status and bookkeeping metadata differ (resourceVersion, generation, managedFields). */
+/**
+ * Whether `b` has the very same scheduling inputs as `a` (namespace, labels, owners, deletion, the spec apart from
+ * nodeName), compared by identity: true only when they are the same values or objects, which the informer's shared,
+ * never-mutated objects keep across a binding. Anything else (a copy, a change) answers false.
+ */
+export function sameSchedulingInputs(a: Pod, b: Pod): boolean {
+  const ma = a.metadata ?? {};
+  const mb = b.metadata ?? {};
+  if (
+    ma.namespace !== mb.namespace ||
+    ma.labels !== mb.labels ||
+    ma.ownerReferences !== mb.ownerReferences ||
+    ma.deletionTimestamp !== mb.deletionTimestamp
+  )
+    return false;
+  const sa = (a.spec ?? {}) as Record<string, unknown>;
+  const sb = (b.spec ?? {}) as Record<string, unknown>;
+  let n = 0;
+  for (const k in sa) {
+    if (k === 'nodeName') continue;
+    if (!Object.prototype.hasOwnProperty.call(sb, k) || sa[k] !== sb[k]) return false;
+    n++;
+  }
+  for (const k in sb) if (k !== 'nodeName') n--;
+  return n === 0;
+}
+
 function specChanged(a: PodObject, b: PodObject): boolean {
   const strip = (p: PodObject) => {
     const {

@@ -139,3 +139,38 @@ t.test('two replicas with leader election: one schedules, the other takes over w
   t.equal(other.daemon.stats.scheduled, 1);
   t.not((await lease()).holderIdentity, holder, 'the lease changed hands');
 });
+
+t.test('in process (shared objects): a bound pod keeps holding its node in the engine', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-scheduler-api-'));
+  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
+  const client = createClient({ inject: server.fastify, token: server.adminToken });
+  t.ok(client.inProcess, 'the direct transport');
+  const daemon = new SchedulerDaemon({
+    client,
+    profiles: [resolveProfile()],
+    engine: 'wasm',
+    queue: new SchedulingQueue({ initialBackoffMs: 50, maxBackoffMs: 200 }),
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await client.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await client.create(resources.nodes(), node('n1', '1'));
+  await daemon.start();
+  const nodeOf = async (name: string) => (await client.get<Obj>(resources.pods('default'), name)).spec?.nodeName;
+  for (const name of ['a', 'b']) {
+    await client.create(resources.pods('default'), pod(name, '400m'));
+    await until(async () => (await nodeOf(name)) === 'n1', `${name} bound to n1`);
+  }
+  // 800m of 1 cpu are taken by pods whose bound copies the engine did not need to take again.
+  await client.create(resources.pods('default'), pod('c', '400m'));
+  const failed = async () =>
+    (await client.list<Obj>(resources.events('default'))).items.find(
+      (e) => e.reason === 'FailedScheduling' && e.involvedObject?.name === 'c',
+    );
+  await until(async () => !!(await failed()), 'FailedScheduling event for c');
+  t.match((await failed())!.message, /^0\/1 nodes are available: 1 Insufficient cpu\./);
+  t.equal(await nodeOf('c'), undefined);
+});

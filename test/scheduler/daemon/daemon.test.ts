@@ -1,7 +1,7 @@
 // The scheduler daemon against an in-memory API: pending pods get bound, an unschedulable pod gets a
 // FailedScheduling event and PodScheduled=False and is bound once a fitting node appears, failed bindings retry.
 import t from 'tap';
-import { SchedulerDaemon } from '../../../src/scheduler/daemon/daemon.js';
+import { SchedulerDaemon, sameSchedulingInputs } from '../../../src/scheduler/daemon/daemon.js';
 import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
 import { resolveProfile } from '../../../src/scheduler/profile.js';
 import { FakeCluster } from './fixtures/fake-cluster.js';
@@ -184,4 +184,24 @@ t.test('repeated FailedScheduling events are aggregated into one with a count', 
   const failed = cluster.list(events).filter((e) => e.reason === 'FailedScheduling');
   t.equal(failed.length, 1, 'one event object');
   t.equal(failed[0]!.count, 3);
+});
+
+t.test('sameSchedulingInputs: a binding copy of the same objects is the same; any other object is not', async (t) => {
+  const a = {
+    metadata: { name: 'p', namespace: 'default', labels: { app: 'x' } },
+    spec: { containers: [{ name: 'c' }], tolerations: [] as object[] },
+  };
+  const bound = { ...a, metadata: { ...a.metadata, resourceVersion: '9' }, spec: { ...a.spec, nodeName: 'n1' } };
+  t.ok(sameSchedulingInputs(a, bound), 'only nodeName (and bookkeeping) differ');
+  t.notOk(
+    sameSchedulingInputs(a, { ...bound, metadata: { ...bound.metadata, labels: { app: 'x' } } }),
+    'equal labels, another object',
+  );
+  t.notOk(sameSchedulingInputs(a, { ...bound, spec: { ...bound.spec, priority: 5 } }), 'a spec field more');
+  const { tolerations: _t, ...fewer } = bound.spec;
+  t.notOk(sameSchedulingInputs(a, { ...bound, spec: fewer }), 'a spec field less');
+  t.notOk(
+    sameSchedulingInputs(a, { ...bound, metadata: { ...bound.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }),
+    'being deleted',
+  );
 });
