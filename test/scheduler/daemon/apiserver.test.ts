@@ -1,13 +1,13 @@
 // The scheduler daemon against skiff's real API server (SQLite in a temp dir, loopback HTTP) with the real client
 // and informers: pods are bound through pods/binding; an unschedulable pod gets FailedScheduling and
 // PodScheduled=False, then is bound when a fitting node is created.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer } from '../../../src/apiserver/server.js';
 import { createClient } from '../../../src/client/create.js';
-import { resources } from '../../../src/client/index.js';
+import { resources, type Client } from '../../../src/client/index.js';
 import { SchedulerDaemon } from '../../../src/scheduler/daemon/daemon.js';
 import { runScheduler } from '../../../src/scheduler/daemon/run.js';
 import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
@@ -42,14 +42,28 @@ async function until(cond: () => Promise<boolean>, what: string): Promise<void> 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-t.test('binds pods created through the API and reports unschedulable ones', async (t) => {
+/** The FailedScheduling event of pod `name` in default, once there is one. */
+async function failedScheduling(client: Client, name: string): Promise<Obj> {
+  const find = async () =>
+    (await client.list<Obj>(resources.events('default'))).items.find(
+      (e) => e.reason === 'FailedScheduling' && e.involvedObject?.name === name,
+    );
+  await until(async () => !!(await find()), `FailedScheduling event for ${name}`);
+  return (await find())!;
+}
+
+/** An API server in a temp dir and a daemon (not started) on a client of it; all torn down with the test. */
+async function daemonOnServer(t: Test, transport: 'http' | 'direct', engine: 'ts' | 'wasm') {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-scheduler-api-'));
   const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
-  const client = createClient({ server: server.url, token: server.adminToken });
+  const client =
+    transport === 'http'
+      ? createClient({ server: server.url, token: server.adminToken })
+      : createClient({ inject: server.fastify, token: server.adminToken });
   const daemon = new SchedulerDaemon({
     client,
     profiles: [resolveProfile()],
-    engine: 'ts',
+    engine,
     queue: new SchedulingQueue({ initialBackoffMs: 50, maxBackoffMs: 200 }),
   });
   t.teardown(async () => {
@@ -58,6 +72,11 @@ t.test('binds pods created through the API and reports unschedulable ones', asyn
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return { client, daemon };
+}
+
+t.test('binds pods created through the API and reports unschedulable ones', async (t) => {
+  const { client, daemon } = await daemonOnServer(t, 'http', 'ts');
 
   const created = await client.create<Obj>(resources.nodes(), node('n1', '1'));
   t.equal(created.status?.allocatable?.cpu, '1', 'node status kept on create');
@@ -68,12 +87,8 @@ t.test('binds pods created through the API and reports unschedulable ones', asyn
   t.pass('web bound');
 
   await client.create(resources.pods('default'), pod('big', '2'));
-  const failed = async () =>
-    (await client.list<Obj>(resources.events('default'))).items.find(
-      (e) => e.reason === 'FailedScheduling' && e.involvedObject?.name === 'big',
-    );
-  await until(async () => !!(await failed()), 'FailedScheduling event for big');
-  t.match((await failed())!.message, /^0\/1 nodes are available: 1 Insufficient cpu\./);
+  const failed = await failedScheduling(client, 'big');
+  t.match(failed.message, /^0\/1 nodes are available: 1 Insufficient cpu\./);
   await until(
     async () =>
       ((await client.get<Obj>(resources.pods('default'), 'big')).status?.conditions ?? []).some(
@@ -141,22 +156,8 @@ t.test('two replicas with leader election: one schedules, the other takes over w
 });
 
 t.test('in process (shared objects): a bound pod keeps holding its node in the engine', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-scheduler-api-'));
-  const server = await startApiServer({ dataDir: dir, port: 0, insecureHttp: true, log: () => {} });
-  const client = createClient({ inject: server.fastify, token: server.adminToken });
+  const { client, daemon } = await daemonOnServer(t, 'direct', 'wasm');
   t.ok(client.inProcess, 'the direct transport');
-  const daemon = new SchedulerDaemon({
-    client,
-    profiles: [resolveProfile()],
-    engine: 'wasm',
-    queue: new SchedulingQueue({ initialBackoffMs: 50, maxBackoffMs: 200 }),
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await client.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
   await client.create(resources.nodes(), node('n1', '1'));
   await daemon.start();
   const nodeOf = async (name: string) => (await client.get<Obj>(resources.pods('default'), name)).spec?.nodeName;
@@ -166,11 +167,7 @@ t.test('in process (shared objects): a bound pod keeps holding its node in the e
   }
   // 800m of 1 cpu are taken by pods whose bound copies the engine did not need to take again.
   await client.create(resources.pods('default'), pod('c', '400m'));
-  const failed = async () =>
-    (await client.list<Obj>(resources.events('default'))).items.find(
-      (e) => e.reason === 'FailedScheduling' && e.involvedObject?.name === 'c',
-    );
-  await until(async () => !!(await failed()), 'FailedScheduling event for c');
-  t.match((await failed())!.message, /^0\/1 nodes are available: 1 Insufficient cpu\./);
+  const failed = await failedScheduling(client, 'c');
+  t.match(failed.message, /^0\/1 nodes are available: 1 Insufficient cpu\./);
   t.equal(await nodeOf('c'), undefined);
 });
