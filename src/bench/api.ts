@@ -8,6 +8,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveWorker } from '../wasm/pool.js';
 import { h2Watch, LineSplitter, rawWatch } from './watchreader.js';
 
 interface Options {
@@ -20,6 +21,8 @@ interface Options {
   http1: boolean;
   /** HTTP/2 connections the clients and watchers share (client-go uses one per server). */
   h2Connections: number;
+  /** Also run the bench against the floor server (api-floor.ts) and report skiff's share of it. */
+  floor: boolean;
   /** Use an already running server (its data dir holds tokens.csv and pki/). */
   server?: string;
   data?: string;
@@ -34,6 +37,7 @@ function parse(argv: string[]): Options {
     insecure: false,
     http1: false,
     h2Connections: 1,
+    floor: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -49,6 +53,7 @@ function parse(argv: string[]): Options {
     else if (a === '--insecure-http') o.insecure = true;
     else if (a === '--http1') o.http1 = true;
     else if (a === '--h2-connections') o.h2Connections = num();
+    else if (a === '--floor') o.floor = true;
     else if (a === '--server') o.server = argv[++i];
     else if (a === '--data') o.data = argv[++i];
     else throw new Error(`unknown argument ${a}`);
@@ -78,11 +83,21 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** Starts `skiff apiserver` in its own process so client load does not share its event loop. */
-async function startServer(dataDir: string, insecure: boolean): Promise<{ child: ChildProcess; url: string }> {
-  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'skiff.js');
-  const args = [bin, 'apiserver', '--data', dataDir, '--port', '0', ...(insecure ? ['--insecure-http'] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts `skiff apiserver` (or, with `floor`, the floor server of api-floor.ts) in its own process so client load
+ * does not share its event loop. Both run with this process's Node flags (skiff's, see cli/node-flags.ts).
+ */
+async function startServer(
+  dataDir: string,
+  insecure: boolean,
+  floor = false,
+): Promise<{ child: ChildProcess; url: string }> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const flag = insecure ? ['--insecure-http'] : [];
+  const args = floor
+    ? [resolveWorker(new URL('./api-floor.js', import.meta.url)), dataDir, ...flag]
+    : [join(here, '..', '..', 'bin', 'skiff.js'), 'apiserver', '--data', dataDir, '--port', '0', ...flag];
+  const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error('apiserver did not become ready in 60 s')), 60_000);
@@ -224,8 +239,31 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('skiff bench api: --server needs --data DIR (for tokens.csv and pki/ca.crt)\n');
     return 2;
   }
+  const skiff = await benchOnce(o, false);
+  for (const l of skiff.lines) process.stdout.write(`${l}\n`);
+  if (!o.floor) {
+    if (o.json) process.stdout.write(`${JSON.stringify(skiff.result)}\n`);
+    return skiff.ok ? 0 : 1;
+  }
+  const floor = await benchOnce({ ...o, server: undefined, data: undefined }, true);
+  process.stdout.write(`floor (a server that stores, validates and encodes nothing; same TLS, HTTP/2 and client):\n`);
+  for (const l of floor.lines) process.stdout.write(`  ${l}\n`);
+  const share = round(skiff.result.createsPerSec / Math.max(floor.result.createsPerSec, 1e-9));
+  process.stdout.write(`skiff's creates/s are ${Math.round(share * 100)}% of the floor's\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify({ ...skiff.result, floor: floor.result, floorShare: share })}\n`);
+  return skiff.ok && floor.ok ? 0 : 1;
+}
+
+interface BenchOutcome {
+  result: { createsPerSec: number; createP99Ms: number; list10kMs: number; watchP99Ms: number };
+  lines: string[];
+  ok: boolean;
+}
+
+/** One run of the bench against skiff's API server or, with `floor`, the floor server. */
+async function benchOnce(o: Options, floor: boolean): Promise<BenchOutcome> {
   const dir = o.data ?? mkdtempSync(join(tmpdir(), 'skiff-bench-api-'));
-  const { child, url } = o.server ? { child: undefined, url: o.server } : await startServer(dir, o.insecure);
+  const { child, url } = o.server ? { child: undefined, url: o.server } : await startServer(dir, o.insecure, floor);
   try {
     const token = readFileSync(join(dir, 'tokens.csv'), 'utf8').split(',')[0]!;
     const ca = url.startsWith('http:') ? undefined : readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8');
@@ -387,12 +425,10 @@ export async function run(argv: string[]): Promise<number> {
       `watch: ${o.watchers} watchers, ${eventsSeen} events${wait ? '' : ' (INCOMPLETE after 60 s)'}; delivery after the first sign of the commit (ack or first watcher) p50 ${round(percentile(spreadLatencies, 50))} ms, p99 ${result.watchP99Ms} ms; after the create's ack (0 when the event came first) p99 ${round(percentile(watchLatencies, 99))} ms; after its send p99 ${round(percentile(sendLatencies, 99))} ms`,
       `list of ${listed} pods: ${result.list10kMs} ms to the last byte (${(list.body.length / 1048576).toFixed(1)} MiB), then join ${round(joinMs)} ms, JSON.parse ${round(parseMs)} ms`,
       `CPU seconds: bench client ${round(cpuSeconds(clientCpu0))}${serverCpu0 !== undefined ? `, server ${round(serverCpuSeconds(child!.pid!) - serverCpu0)} (creates+watch ${round(serverCpuCreate)}, list ${round(serverCpuSeconds(child!.pid!) - serverCpuList)})` : ''}`,
-      `transport: ${useH2 ? `HTTPS, HTTP/2 (${o.h2Connections} connection${o.h2Connections > 1 ? 's' : ''} shared by clients and watchers)` : url.startsWith('https') ? 'HTTPS, HTTP/1.1 (a connection per client and watcher)' : 'HTTP/1.1'}, store: sqlite`,
+      `transport: ${useH2 ? `HTTPS, HTTP/2 (${o.h2Connections} connection${o.h2Connections > 1 ? 's' : ''} shared by clients and watchers)` : url.startsWith('https') ? 'HTTPS, HTTP/1.1 (a connection per client and watcher)' : 'HTTP/1.1'}${floor ? '' : ', store: sqlite'}`,
     ];
     client.close();
-    for (const l of lines) process.stdout.write(`${l}\n`);
-    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    return failures === 0 && wait && listed === o.pods ? 0 : 1;
+    return { result, lines, ok: failures === 0 && wait && listed === o.pods };
   } finally {
     if (child) {
       child.kill('SIGTERM');
