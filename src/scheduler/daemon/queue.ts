@@ -217,7 +217,7 @@ export class SchedulingQueue {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!before(this.heap[i]!, this.heap[parent]!)) break;
-      [this.heap[i], this.heap[parent]] = [this.heap[parent]!, this.heap[i]!];
+      swap(this.heap, i, parent);
       i = parent;
     }
     this.wake();
@@ -233,7 +233,7 @@ export class SchedulingQueue {
       let j = i;
       while (j > 0 && before(h[j]!, h[(j - 1) >> 1]!)) {
         const p = (j - 1) >> 1;
-        [h[j], h[p]] = [h[p]!, h[j]!];
+        swap(h, j, p);
         j = p;
       }
       for (;;) {
@@ -243,10 +243,17 @@ export class SchedulingQueue {
         if (l < h.length && before(h[l]!, h[m]!)) m = l;
         if (r < h.length && before(h[r]!, h[m]!)) m = r;
         if (m === j) break;
-        [h[j], h[m]] = [h[m]!, h[j]!];
+        swap(h, j, m);
         j = m;
       }
     }
     return out;
   }
+}
+
+/** Swaps two heap slots (a destructuring swap allocated an array per step in the daemon's profile). */
+function swap(h: QueuedPod[], a: number, b: number): void {
+  const t = h[a]!;
+  h[a] = h[b]!;
+  h[b] = t;
 }
