@@ -1,5 +1,5 @@
 // skiff's command-line entry: dispatches `skiff <command>` to one module per command, loaded on demand.
-import { missingNodeFlags, rerunWithNodeFlags } from './node-flags.js';
+import { missingMallocTunable, missingNodeFlags, rerunWithNodeFlags } from './node-flags.js';
 
 type CommandModule = { run(argv: string[]): Promise<number | void> };
 
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // Benchmarks measure skiff as it runs (see node-flags.ts), however they were started.
-  if (name === 'bench' && missingNodeFlags().length > 0) return rerunWithNodeFlags();
+  if (name === 'bench' && (missingNodeFlags().length > 0 || missingMallocTunable())) return rerunWithNodeFlags();
   let mod: CommandModule;
   try {
     mod = await command.load();
