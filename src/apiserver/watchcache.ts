@@ -254,13 +254,11 @@ export class WatchCache {
       const cur =
         prevRev !== undefined && ev.revision > listRev ? this.objects.get(entry.storage)?.get(entry.key) : undefined;
       const prev =
-        prevRev === undefined
-          ? undefined
-          : cur && cur.rv === prevRev
-            ? cur
-            : ev.prevKv
-              ? this.entryFrom(ev.prevKv.key, ev.prevKv.value, ev.prevKv.modRevision)
-              : undefined;
+        cur && cur.rv === prevRev
+          ? cur
+          : ev.prevKv
+            ? this.entryFrom(ev.prevKv.key, ev.prevKv.value, ev.prevKv.modRevision)
+            : undefined;
       if (prevRev !== undefined && !prev && ev.revision > listRev) {
         this.lost(`no previous version of ${entry.key} at revision ${prevRev}`);
         return;

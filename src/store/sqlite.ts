@@ -526,14 +526,8 @@ export class SqliteStore implements Store {
   private apply(op: WriteOp, ts: number, events: WatchEvent[], withPrev: boolean): KeyValue | StoreError {
     const current = this.stmt.latestMeta.get(op.key);
     const live = current && !current.deleted ? current : undefined;
-    const kvOf = (row: LogMeta): KeyValue => ({
-      key: row.name,
-      value: this.stmt.valueAt.get(row.id)!.value,
-      createRevision: row.create_revision,
-      modRevision: row.id,
-    });
     if (op.kind === 'create') {
-      if (live) return new StoreError('KeyExists', `key ${op.key} already exists`, kvOf(live));
+      if (live) return new StoreError('KeyExists', `key ${op.key} already exists`, this.withValue(live));
       const rev = ++this.revision;
       this.stmt.insert.run(rev, op.key, 1, 0, rev, current?.id ?? 0, ts, op.value);
       const kv: KeyValue = { key: op.key, value: op.value, createRevision: rev, modRevision: rev };
@@ -545,7 +539,7 @@ export class SqliteStore implements Store {
       return new StoreError(
         'Conflict',
         `key ${op.key} was modified at revision ${live.id}, expected revision ${op.expected}`,
-        kvOf(live),
+        this.withValue(live),
       );
     }
     const rev = ++this.revision;
@@ -553,15 +547,21 @@ export class SqliteStore implements Store {
       this.stmt.insert.run(rev, op.key, 0, 0, live.create_revision, live.id, ts, op.value);
       const kv: KeyValue = { key: op.key, value: op.value, createRevision: live.create_revision, modRevision: rev };
       const event: WatchEvent = { type: 'put', revision: rev, kv, prevRevision: live.id };
-      if (withPrev) event.prevKv = kvOf(live);
+      if (withPrev) event.prevKv = this.withValue(live);
       events.push(event);
       return kv;
     }
-    const prevKv = kvOf(live);
+    const prevKv = this.withValue(live);
     this.stmt.insert.run(rev, op.key, 0, 1, live.create_revision, live.id, ts, prevKv.value);
     const kv: KeyValue = { key: op.key, value: prevKv.value, createRevision: live.create_revision, modRevision: rev };
     events.push({ type: 'delete', revision: rev, kv, prevKv, prevRevision: live.id });
     return kv;
+  }
+
+  /** A row read without its value (latestMeta) as a KeyValue, its value read now. */
+  private withValue(row: LogMeta): KeyValue {
+    const value = this.stmt.valueAt.get(row.id)!.value;
+    return { key: row.name, value, createRevision: row.create_revision, modRevision: row.id };
   }
 
   private fanOut(events: WatchEvent[]): void {

@@ -52,3 +52,12 @@ t.test('sqlite: when every live watcher skips prevKv, updates are written withou
   const exists = (await store.create('/p/d', 'again').catch((e: unknown) => e)) as StoreError;
   t.equal(exists.current?.value, 'dee', 'as is an existing key’s');
 });
+
+t.test('sqlite: a new store is made with 16 KiB pages', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(root, 'd-'));
+  const store = await openSqliteStore({ dataDir, compactIntervalMs: 0 });
+  await store.create('/p/a', 'one');
+  await store.close();
+  // The page size is the big-endian 16-bit number at offset 16 of the database header.
+  t.equal(fs.readFileSync(path.join(dataDir, 'state.db')).readUInt16BE(16), 16_384);
+});

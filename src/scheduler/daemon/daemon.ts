@@ -188,7 +188,7 @@ export class SchedulerDaemon {
       this.each((e) => {
         if (!unchanged || e !== placed.engine) e.upsertPod(p);
       });
-      this.queue.delete(keyOf(p));
+      this.queue.delete(key);
       this.queue.moveAllUnschedulable();
       this.armBackoffTimer();
       return;
@@ -455,7 +455,6 @@ function nodeSchedulingChanged(a: Node, b: Node): boolean {
   return view(a) !== view(b);
 }
 
-/** True when more than status and bookkeeping metadata differ (resourceVersion, generation, managedFields). */
 /**
  * Whether `b` has the very same scheduling inputs as `a` (namespace, labels, owners, deletion, the spec apart from
  * nodeName), compared by identity: true only when they are the same values or objects, which the informer's shared,
@@ -483,6 +482,7 @@ export function sameSchedulingInputs(a: Pod, b: Pod): boolean {
   return n === 0;
 }
 
+/** True when more than status and bookkeeping metadata differ (resourceVersion, generation, managedFields). */
 function specChanged(a: PodObject, b: PodObject): boolean {
   const strip = (p: PodObject) => {
     const {

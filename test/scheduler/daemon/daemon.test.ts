@@ -3,6 +3,7 @@
 import t from 'tap';
 import { SchedulerDaemon, sameSchedulingInputs } from '../../../src/scheduler/daemon/daemon.js';
 import { SchedulingQueue } from '../../../src/scheduler/daemon/queue.js';
+import type { Client } from '../../../src/client/types.js';
 import { resolveProfile } from '../../../src/scheduler/profile.js';
 import { FakeCluster } from './fixtures/fake-cluster.js';
 
@@ -204,4 +205,43 @@ t.test('sameSchedulingInputs: a binding copy of the same objects is the same; an
     sameSchedulingInputs(a, { ...bound, metadata: { ...bound.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }),
     'being deleted',
   );
+});
+
+t.test('bindings in flight: 64 over the network, up to the outstanding limit in process', async (t) => {
+  for (const inProcess of [false, true]) {
+    const cluster = new FakeCluster();
+    for (let i = 0; i < 4; i++) cluster.put(nodes, node(`n${i}`, '100'));
+    for (let i = 0; i < 300; i++) cluster.put(pods, pod(`p${i}`, '10m'));
+    const base = cluster.client();
+    let inFlight = 0;
+    let peak = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const client: Client = {
+      ...base,
+      inProcess,
+      async create(res, body, opts) {
+        if (opts?.subresource !== 'binding') return base.create(res, body, opts);
+        peak = Math.max(peak, ++inFlight);
+        await gate;
+        inFlight--;
+        return base.create(res, body, opts);
+      },
+    };
+    const daemon = new SchedulerDaemon({
+      client,
+      profiles: [resolveProfile()],
+      engine: 'ts',
+      informerFactory: cluster.informerFactory(),
+    });
+    await daemon.start();
+    // The daemon keeps at most 256 bindings outstanding (4 batches of 64); over the network 64 of them are sent.
+    const expected = inProcess ? 256 : 64;
+    await until(() => inFlight >= expected, `${expected} bindings in flight`);
+    await new Promise((r) => setTimeout(r, 100));
+    t.equal(peak, expected, inProcess ? 'in process: every outstanding binding is sent' : 'over the network: 64');
+    release();
+    await until(() => cluster.list(pods).every((p) => (p.spec as { nodeName?: string }).nodeName), 'all bound');
+    await daemon.stop();
+  }
 });

@@ -15,15 +15,19 @@ interface TieKernels extends SchedulerKernels {
   bestOfList(nodes: number, hashes: number, len: number, salt: number): number;
 }
 
-t.test('the SIMD tie-break picks what tiebreak.ts picks, at every density', (t) => {
+/** The scheduler kernels with a page of scratch memory from `base` (16-byte aligned) for `cap` nodes' arrays. */
+function scratch() {
   const w = loadWasm<TieKernels>('scheduler');
-  const k = w.exports;
-  const cap = 1024;
-  const base = Math.ceil(k.heapBase() / 16) * 16;
+  const base = Math.ceil(w.exports.heapBase() / 16) * 16;
+  w.memory.grow(1);
+  return { w, k: w.exports, base, cap: 1024 };
+}
+
+t.test('the SIMD tie-break picks what tiebreak.ts picks, at every density', (t) => {
+  const { w, k, base, cap } = scratch();
   const hash = base;
   const rank = hash + cap * 4;
   const bits = rank + cap * 4;
-  w.memory.grow(1);
   const r = prng(7);
   const names = Array.from({ length: cap }, (_, i) => `node-${Math.floor(r() * 1e9)}-${i}`);
   const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
@@ -63,13 +67,9 @@ t.test('the SIMD tie-break picks what tiebreak.ts picks, at every density', (t) 
 });
 
 t.test('the top-list tie-break (sixteen keys per step) picks what tiebreak.ts picks, at every length', (t) => {
-  const w = loadWasm<TieKernels>('scheduler');
-  const k = w.exports;
-  const cap = 1024;
-  const base = Math.ceil(k.heapBase() / 16) * 16;
+  const { w, k, base, cap } = scratch();
   const nodes = base;
   const hashes = nodes + cap * 4;
-  w.memory.grow(1);
   const v = w.views;
   const r = prng(11);
   let checked = 0;
